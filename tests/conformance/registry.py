@@ -1,0 +1,53 @@
+"""The middleware the conformance suite runs against (SPEC §10).
+
+Every middleware adds one :class:`Case` here when it lands, configured so that it actually does its
+work on the suite's requests (for example CORS with the suite's ``Origin`` allowed), so the checks
+exercise its transforming path and not only its pass-through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from asgi_middleware import ASGIApp, Layer, compose
+from tests.conformance.reference import ReferenceMiddleware
+
+#: Request headers every conformance request carries, in mixed case as clients send them.
+SUITE_REQUEST_HEADERS: tuple[tuple[bytes, bytes], ...] = (
+    (b"Host", b"api.example"),
+    (b"Origin", b"https://app.example"),
+    (b"Accept-Encoding", b"gzip, br, zstd"),
+    (b"X-Request-ID", b"0f2d6c1a9b8e4d7c"),
+    (b"User-Agent", b"conformance/1"),
+)
+
+
+@dataclass(frozen=True)
+class Case:
+    """One middleware configuration under test.
+
+    Attributes:
+        id: The test id.
+        factory: Wraps an app in the middleware, configured to do its work.
+        request_headers: Extra request headers the middleware needs to act (credentials, say).
+    """
+
+    id: str
+    factory: Callable[[ASGIApp], ASGIApp]
+    request_headers: tuple[tuple[bytes, bytes], ...] = ()
+
+
+CASES: tuple[Case, ...] = (
+    Case("compose-no-layers", compose),
+    Case(
+        "compose-every-layer-form",
+        lambda app: compose(
+            app,
+            ReferenceMiddleware,
+            Layer(ReferenceMiddleware, header="x-layer"),
+            lambda inner: ReferenceMiddleware(inner, header="x-callable"),
+        ),
+    ),
+    # One line per middleware, added as each lands.
+)

@@ -1,0 +1,227 @@
+"""compose() and Layer: order, accepted layer forms, start-up errors, order warnings."""
+
+from __future__ import annotations
+
+import functools
+import importlib
+import warnings
+from typing import Any
+
+import pytest
+from litestar.middleware import DefineMiddleware
+from starlette.middleware import Middleware
+
+from asgi_middleware import ASGIApp, Layer, Receive, Scope, Send, compose
+from asgi_middleware.compose import _check_order, _OrderRule
+from tests.asgi import body, http_scope, run, start
+
+
+class Recorder:
+    """Appends its name to a shared log when a request passes it, then calls the app."""
+
+    __slots__ = ("app", "log", "name")
+
+    def __init__(self, app: ASGIApp, name: str = "A", *, log: list[str] | None = None) -> None:
+        self.app = app
+        self.name = name
+        self.log = DEFAULT_LOG if log is None else log
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        self.log.append(self.name)
+        await self.app(scope, receive, send)
+
+
+DEFAULT_LOG: list[str] = []
+
+
+async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
+    """Answer 200 with a fixed body."""
+    await send(start(200, [("content-type", "text/plain")]))
+    await send(body(b"ok"))
+
+
+@pytest.mark.anyio
+async def test_first_layer_is_outermost_for_every_form() -> None:
+    """compose(app, A, Layer(B), Middleware(C), lambda a: D(a)) is A(B(C(D(app))))."""
+    log: list[str] = []
+    DEFAULT_LOG.clear()
+
+    class A(Recorder):
+        def __init__(self, app: ASGIApp) -> None:
+            super().__init__(app, "A", log=log)
+
+    app = compose(
+        endpoint,
+        A,
+        Layer(Recorder, "B", log=log),
+        Middleware(Recorder, "C", log=log),
+        lambda inner: Recorder(inner, "D", log=log),
+    )
+    messages = await run(app, http_scope())
+    assert log == ["A", "B", "C", "D"]
+    assert [m["type"] for m in messages] == ["http.response.start", "http.response.body"]
+
+
+@pytest.mark.anyio
+async def test_litestar_define_middleware_is_a_layer() -> None:
+    """A Litestar DefineMiddleware is built like a Layer."""
+    log: list[str] = []
+    app = compose(endpoint, DefineMiddleware(Recorder, "L", log=log))
+    await run(app, http_scope())
+    assert log == ["L"]
+
+
+@pytest.mark.anyio
+async def test_partial_is_a_callable_layer() -> None:
+    """Any callable app -> app works, functools.partial included."""
+    log: list[str] = []
+    app = compose(endpoint, functools.partial(Recorder, name="P", log=log))
+    await run(app, http_scope())
+    assert log == ["P"]
+
+
+def test_no_layers_returns_the_app_itself() -> None:
+    """With no layers, compose returns the very app it was given."""
+    assert compose(endpoint) is endpoint
+
+
+def test_layers_are_built_at_compose_time() -> None:
+    """Every layer is constructed when compose runs, innermost first."""
+    built: list[str] = []
+
+    def factory(name: str) -> Any:
+        def build(app: ASGIApp) -> ASGIApp:
+            built.append(name)
+            return app
+
+        return build
+
+    compose(endpoint, factory("outer"), factory("inner"))
+    assert built == ["inner", "outer"]
+
+
+def test_configuration_errors_surface_at_compose_time() -> None:
+    """A middleware's own validation error comes out of compose unchanged."""
+
+    class Strict:
+        def __init__(self, app: ASGIApp, *, level: int = 1) -> None:
+            if level > 9:
+                msg = f"level must be an int from 0 to 9, got {level!r}"
+                raise ValueError(msg)
+            self.app = app
+
+        async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+            await self.app(scope, receive, send)
+
+    with pytest.raises(ValueError, match=r"^level must be an int from 0 to 9, got 10$"):
+        compose(endpoint, Layer(Strict, level=10))
+
+
+@pytest.mark.parametrize(
+    ("layers", "message"),
+    [
+        pytest.param(
+            (Recorder, "cors"),
+            r"^layers\[1\] must be a middleware class, a Layer, a Starlette Middleware or a "
+            r"callable app -> app, got 'cors'$",
+            id="string",
+        ),
+        pytest.param(
+            (None,),
+            r"^layers\[0\] must be a middleware class, .*, got None$",
+            id="none",
+        ),
+        pytest.param(
+            (Middleware(Recorder), endpoint),
+            r"^layers\[1\] must accept the app as its first argument and the options given, "
+            r"got <function endpoint .*not an already built middleware\)$",
+            id="asgi-app-instead-of-layer",
+        ),
+        pytest.param(
+            (Layer(Recorder, "B", colour="red"),),  # type: ignore[call-arg]
+            r"^layers\[0\] must accept the app .*unexpected keyword argument 'colour'",
+            id="unknown-option",
+        ),
+        pytest.param(
+            (Recorder, Recorder, lambda _: "not an app"),
+            r"^layers\[2\] must return an ASGI app, got 'not an app' from .*<lambda>$",
+            id="returns-non-callable",
+        ),
+        pytest.param(
+            (vars,),
+            r"^layers\[0\] must return an ASGI app, got \{\} from vars$",
+            id="builtin-without-signature",
+        ),
+    ],
+)
+def test_bad_layer_raises_type_error_naming_its_position(layers: Any, message: str) -> None:
+    """A wrong layer raises TypeError naming its position as layers[N]."""
+    with pytest.raises(TypeError, match=message):
+        compose(endpoint, *layers)
+
+
+def test_app_must_be_callable() -> None:
+    """Compose refuses a non-callable app with the option-error message shape."""
+    with pytest.raises(TypeError, match=r"^app must be callable, got 'app'$"):
+        compose("app")  # type: ignore[arg-type]
+
+
+def test_layer_cls_must_be_callable() -> None:
+    """Layer refuses a non-callable class argument at construction."""
+    with pytest.raises(TypeError, match=r"^Layer cls must be callable, got 42$"):
+        Layer(42)  # type: ignore[arg-type]
+
+
+def test_layer_repr_shows_class_and_options() -> None:
+    """Layer's repr shows the class name and every option."""
+    assert repr(Layer(Recorder, "B", log=None)) == "Layer(Recorder, 'B', log=None)"
+
+
+def test_layer_keeps_its_options() -> None:
+    """Layer stores the class, positional and keyword options as given."""
+    layer = Layer(Recorder, "B", log=None)
+    assert (layer.cls, layer.args, layer.kwargs) == (Recorder, ("B",), {"log": None})
+
+
+class Auth(Recorder):
+    """A layer with the role 'auth'."""
+
+    _compose_role = "auth"
+
+
+class Cors(Recorder):
+    """A layer with the role 'cors'."""
+
+    _compose_role = "cors"
+
+
+RULES = (_OrderRule("cors", "auth", "preflights would be refused"),)
+
+
+def test_order_rule_warns_when_inner_role_is_outside() -> None:
+    """A rule's inner role placed outside its outer role warns, naming both positions."""
+    with pytest.warns(UserWarning, match=r"the auth layer \(layers\[0\]\) is outside the cors"):
+        _check_order(["auth", None, "cors"], RULES)
+
+
+@pytest.mark.parametrize(
+    "roles",
+    [["cors", "auth"], ["cors"], ["auth"], [None, None], []],
+    ids=["right-order", "outer-only", "inner-only", "no-roles", "empty"],
+)
+def test_order_rule_is_silent_otherwise(roles: list[str | None]) -> None:
+    """No warning when the order is right or a role is missing."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        _check_order(roles, RULES)
+
+
+def test_compose_checks_order_with_each_layer_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Compose reads each layer's role (class, Layer, Middleware) and applies ORDER_RULES."""
+    # The package re-exports the compose function under the submodule's name: patch the module.
+    monkeypatch.setattr(importlib.import_module("asgi_middleware.compose"), "ORDER_RULES", RULES)
+    with pytest.warns(UserWarning, match=r"auth layer \(layers\[1\]\) is outside the cors layer"):
+        compose(endpoint, Recorder, Layer(Auth, "x"), Middleware(Cors), lambda app: app)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compose(endpoint, Cors, Auth)
