@@ -1,0 +1,1 @@
+"""Runnable examples: the demo service and the recipes the docs embed."""

@@ -1,0 +1,110 @@
+"""Development sessions: ``nox -l`` lists them; plain ``nox`` runs all but ``bench``."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+import nox
+
+nox.options.default_venv_backend = "venv"
+nox.options.reuse_existing_virtualenvs = True
+nox.options.sessions = ["lint", "typecheck", "tests", "docs", "examples"]
+
+PYPROJECT = nox.project.load_toml("pyproject.toml")
+SUPPORTED = ("3.10", "3.11", "3.12", "3.13")
+
+
+def _pyenv_versions() -> list[str]:
+    """Every pyenv-installed CPython in the supported range, e.g. ``3.12.1``."""
+    root = Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv")) / "versions"
+    if not root.is_dir():
+        return []
+    return sorted(
+        path.name
+        for path in root.iterdir()
+        if any(path.name.startswith(f"{minor}.") for minor in SUPPORTED)
+    )
+
+
+def _found_pythons() -> list[str]:
+    """The supported Pythons this machine can run, so ``tests`` covers every one found.
+
+    pyenv's shims answer only for the versions selected; selecting all installed ones through
+    PYENV_VERSION makes ``python3.X`` work for each.
+    """
+    versions = _pyenv_versions()
+    if versions and "PYENV_VERSION" not in os.environ:
+        os.environ["PYENV_VERSION"] = ":".join(versions)
+    found = []
+    for minor in SUPPORTED:
+        executable = shutil.which(f"python{minor}")
+        if executable is None:
+            continue
+        probe = subprocess.run([executable, "-V"], capture_output=True, check=False)  # noqa: S603
+        if probe.returncode == 0:
+            found.append(minor)
+    return found or [SUPPORTED[-1]]
+
+
+PYTHONS = _found_pythons()
+
+
+def _install(session: nox.Session, *groups: str) -> None:
+    session.install("--upgrade", "pip>=25.1")
+    session.install("-e", ".[all]", *(f"--group={group}" for group in groups))
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """Run the whole test suite (coverage at 100% branches) on every Python found."""
+    _install(session, "test")
+    session.run("python", "-m", "pytest", *session.posargs)
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    """Ruff lint and format check."""
+    session.install(*nox.project.dependency_groups(PYPROJECT, "lint"))
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    """Run mypy --strict over the package, tests, examples, benchmarks and this file."""
+    _install(session, "typecheck")
+    session.install("nox")
+    session.run("mypy")
+
+
+@nox.session
+def docs(session: nox.Session) -> None:
+    """Build the documentation site with ``mkdocs build --strict``."""
+    _install(session, "docs")
+    session.run(
+        "mkdocs", "build", "--strict", "--site-dir", str(Path(session.create_tmp()) / "site")
+    )
+
+
+@nox.session
+def examples(session: nox.Session) -> None:
+    """Run the tests that import and exercise every example and docs sample."""
+    _install(session, "test")
+    session.run(
+        "python",
+        "-m",
+        "pytest",
+        "--no-cov",
+        "tests/test_examples.py",
+        "tests/test_docs_examples.py",
+    )
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Benchmark every middleware against the bare app and its peers (see benchmarks/README.md)."""
+    _install(session, "bench")
+    session.run("python", "-m", "benchmarks", *session.posargs)
