@@ -76,7 +76,6 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     """Run mypy --strict over the package, tests, examples, benchmarks and this file."""
     _install(session, "typecheck")
-    session.install("nox")
     session.run("mypy")
 
 

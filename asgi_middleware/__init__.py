@@ -1,8 +1,8 @@
 """Pure-ASGI middleware that is correct to the spec and secure by default.
 
 Every middleware here is a plain ASGI 3 class, ``Middleware(app, **options)``, so it wraps any ASGI
-application and fits Starlette's, FastAPI's and Litestar's middleware lists. :func:`compose` stacks
-them, first layer outermost.
+application and fits Starlette's, FastAPI's and Litestar's middleware lists.
+[`compose`][asgi_middleware.compose] stacks them, first layer outermost.
 """
 
 from __future__ import annotations

@@ -65,7 +65,8 @@ def split_list(value: bytes) -> list[bytes]:
     """Split a comma-separated field value into its elements.
 
     Optional whitespace around elements and empty elements are dropped, as recipients must tolerate
-    them (RFC 9110 §5.6.1).
+    them (RFC 9110 §5.6.1). Quoted strings are not parsed: this is for token lists such as ``Vary``,
+    ``Access-Control-Request-Headers`` or ``Accept-Encoding``, not for ``Cache-Control`` arguments.
     """
     return [element for part in value.split(b",") if (element := part.strip(b" \t"))]
 
@@ -75,7 +76,8 @@ def merge_tokens(headers: RawHeaders, name: bytes, tokens: Iterable[bytes]) -> H
 
     Every existing occurrence of the header is folded into one, written where the first one stood
     (or at the end when there was none). Tokens are de-duplicated case-insensitively, keeping the
-    first spelling seen; existing tokens keep their order and come before the new ones.
+    first spelling seen; existing tokens keep their order and come before the new ones. ``tokens``
+    must be single clean tokens (no commas, no surrounding whitespace): callers precompute them.
     """
     result: Headers = []
     merged: list[bytes] = []

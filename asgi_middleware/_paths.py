@@ -7,7 +7,7 @@ from asgi_middleware._types import Scope
 
 __all__ = ["PathMatcher", "relative_path"]
 
-_BAD_CHARACTERS = frozenset("?# \t\r\n\x00")
+_URL_DELIMITERS = frozenset("?#")
 
 
 def relative_path(scope: Scope) -> str:
@@ -18,7 +18,8 @@ def relative_path(scope: Scope) -> str:
     never rebuilt from the ``Host`` header, which the client controls.
     """
     path: str = scope.get("path", "") or "/"
-    root: str = scope.get("root_path", "")
+    # A root path should not end in "/", but "/api/" must still strip "/api" from "/api/x".
+    root: str = scope.get("root_path", "").rstrip("/")
     if root and path.startswith(root):
         rest = path[len(root) :]
         if not rest:
@@ -29,9 +30,18 @@ def relative_path(scope: Scope) -> str:
 
 
 def _check_pattern(option: str, pattern: str) -> str:
-    rule = 'a path starting with "/", optionally ending in "/*" for a prefix, with no other "*"'
+    rule = (
+        'a path starting with "/", optionally ending in "/*" for a prefix, with no other "*", '
+        "no query, fragment, whitespace or control characters"
+    )
     body = pattern[:-2] if pattern.endswith("/*") else pattern
-    if not pattern.startswith("/") or "*" in body or _BAD_CHARACTERS.intersection(pattern):
+    if (
+        not pattern.startswith("/")
+        or "*" in body
+        or _URL_DELIMITERS.intersection(pattern)
+        or not pattern.isprintable()  # control characters and every kind of whitespace but " "
+        or " " in pattern
+    ):
         msg = f"{option} must be {rule}, got {pattern!r}"
         raise ValueError(msg)
     return pattern

@@ -21,12 +21,25 @@ from typing import Any, TypeAlias
 __all__ = ["ASGIApp", "Headers", "Message", "RawHeaders", "Receive", "Scope", "Send"]
 
 Scope: TypeAlias = Mapping[str, Any]
-Message: TypeAlias = Mapping[str, Any]
-Receive: TypeAlias = Callable[[], Awaitable[Message]]
-Send: TypeAlias = Callable[[Any], Awaitable[None]]
-ASGIApp: TypeAlias = Callable[[Any, Any, Any], Awaitable[None]]
+"""The connection scope, read-only: middleware here never edit it (SPEC §2.3) and pass a changed
+scope on as a new dict."""
 
-#: Header pairs as they come in a scope or message: a list or tuple of 2-item lists or tuples.
+Message: TypeAlias = Mapping[str, Any]
+"""An ASGI event message, read-only for the same reason; a changed message is a new dict."""
+
+Receive: TypeAlias = Callable[[], Awaitable[Message]]
+"""Awaitable callable returning the next event message from the client."""
+
+Send: TypeAlias = Callable[[Any], Awaitable[None]]
+"""Awaitable callable sending one event message; it takes ``Any`` so that Litestar's ``send``,
+typed with its own message ``TypedDict`` types, fits."""
+
+ASGIApp: TypeAlias = Callable[[Any, Any, Any], Awaitable[None]]
+"""An ASGI 3 application, ``await app(scope, receive, send)``; its parameters are ``Any`` so that
+Starlette's, FastAPI's and Litestar's applications fit without casts."""
+
 RawHeaders: TypeAlias = Iterable[Sequence[bytes]]
-#: Header pairs as this package builds them.
+"""Header pairs as they come in a scope or message: a list or tuple of 2-item lists or tuples."""
+
 Headers: TypeAlias = list[tuple[bytes, bytes]]
+"""Header pairs as this package builds them."""

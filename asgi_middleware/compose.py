@@ -16,11 +16,11 @@ _P = ParamSpec("_P")
 
 
 class Layer(Generic[_P]):
-    """A middleware class and the options to build it with, for :func:`compose`.
+    """A middleware class and the options to build it with, for ``compose``.
 
     The options are type-checked against the class's constructor: ``Layer`` is generic over the
-    constructor's parameters after ``app`` (a ``ParamSpec``), so ``Layer(GZipMiddleware, level=6)``
-    with a misspelt option is a type error, not only a start-up error.
+    constructor's parameters after ``app`` (a ``ParamSpec``), so a misspelt option, as in
+    ``Layer(GZipMiddleware, compreslevel=6)``, is a type error, not only a start-up error.
 
     Args:
         cls: The middleware class (or any callable taking the app first).
@@ -77,10 +77,16 @@ class _LitestarMiddleware(Protocol):
     def kwargs(self) -> Mapping[str, Any]: ...  # pragma: no cover - protocol stub, never called
 
 
-#: What :func:`compose` accepts as a layer.
 LayerLike: TypeAlias = (
-    Layer[Any] | _StarletteMiddleware | _LitestarMiddleware | Callable[[ASGIApp], ASGIApp]
+    Layer[...] | _StarletteMiddleware | _LitestarMiddleware | Callable[[ASGIApp], ASGIApp]
 )
+"""What [`compose`][asgi_middleware.compose] accepts as a layer.
+
+A [`Layer`][asgi_middleware.Layer], a Starlette ``Middleware`` or Litestar ``DefineMiddleware``
+object (matched by shape, never imported), or any callable taking the app and returning an app.
+``Layer[...]`` rather than ``Layer[Any]``, so that options written inline in a ``compose`` call are
+still checked against the class.
+"""
 
 
 class _OrderRule(NamedTuple):
@@ -135,7 +141,7 @@ def compose(app: ASGIApp, *layers: LayerLike) -> ASGIApp:
 
     Warns:
         UserWarning: The order is one that is almost always a mistake, such as authentication
-            outside CORS (preflights would be refused).
+            outside CORS (its 401 and 403 responses would carry no CORS headers).
 
     Example:
         ```python

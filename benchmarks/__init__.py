@@ -2,7 +2,7 @@
 
 Run ``python -m benchmarks --help`` (or ``nox -s bench``); see ``benchmarks/README.md``.
 
-The harness deliberately imports nothing from ``asgi_middleware``'s private modules, so it keeps
-working while the library changes underneath it; our middleware joins as one ``Variant`` per scenario
-in ``benchmarks/scenarios.py``.
+The driver, model and checks import nothing from ``asgi_middleware``, so the harness keeps working
+while the library changes underneath it. Our middleware joins as one ``Variant`` per scenario in
+``benchmarks/scenarios.py``, the only module that will import it.
 """

@@ -1,0 +1,80 @@
+"""A Starlette app, wrapped whole with `compose` or given the class in its list.
+
+Run it with `uvicorn starlette_app:app --app-dir docs/examples`.
+"""
+
+from __future__ import annotations
+
+from starlette.applications import Starlette
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse
+from starlette.routing import Route
+
+from asgi_middleware import ASGIApp, Layer, Message, Receive, Scope, Send, compose
+
+
+class SetHeaderMiddleware:
+    """Set one response header on every HTTP response.
+
+    An illustration for these docs, not part of the package. Every other scope type
+    (`lifespan`, `websocket`) passes through untouched.
+    """
+
+    __slots__ = ("_name", "_value", "app")
+
+    def __init__(self, app: ASGIApp, *, name: str, value: str) -> None:
+        if not (name.isascii() and name.replace("-", "").isalnum()):
+            msg = f"name must be letters, digits and '-', got {name!r}"
+            raise ValueError(msg)
+        if not (value.isascii() and value.isprintable()):
+            msg = f"value must be printable ASCII, got {value!r}"
+            raise ValueError(msg)
+        self.app = app
+        # Encoded once here, so a request only compares and copies bytes.
+        self._name = name.lower().encode("ascii")
+        self._value = value.encode("ascii")
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Serve one connection, setting the header on an HTTP response."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_wrapper(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                # A new message with a new header list: the app's stay untouched.
+                headers = [
+                    (key, value)
+                    for key, value in message.get("headers", ())
+                    if key.lower() != self._name
+                ]
+                headers.append((self._name, self._value))
+                message = {**message, "headers": headers}
+            await send(message)  # Every other message is forwarded as it came.
+
+        await self.app(scope, receive, send_wrapper)
+
+
+# --8<-- [start:app]
+async def homepage(request: Request) -> PlainTextResponse:
+    """Greet the caller."""
+    return PlainTextResponse("Hello from Starlette!\n")
+
+
+routes = [Route("/", homepage)]
+
+# Recommended: wrap the whole application object, first layer outermost.
+app = compose(
+    Starlette(routes=routes),
+    Layer(SetHeaderMiddleware, name="x-content-type-options", value="nosniff"),
+)
+
+# Also supported: Starlette's own middleware list takes the same class and options.
+listed_app = Starlette(
+    routes=routes,
+    middleware=[
+        Middleware(SetHeaderMiddleware, name="x-content-type-options", value="nosniff"),
+    ],
+)
+# --8<-- [end:app]
