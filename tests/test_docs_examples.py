@@ -6,7 +6,7 @@ import importlib.util
 import logging
 import re
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import ModuleType
 from typing import Any
@@ -23,6 +23,23 @@ EXAMPLES = DOCS / "examples"
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.py"))
 # Examples that need a package outside the test dependencies: the module pytest skips without.
 OPTIONAL = {"litestar_app": "litestar"}
+
+
+@pytest.fixture(autouse=True)
+def sibling_imports(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Let the examples import one another (``from set_header import ...``), as under uvicorn.
+
+    ``uvicorn raw_asgi:app --app-dir docs/examples`` puts docs/examples on ``sys.path``; so does
+    this, for one test. A sibling is imported afresh in each test and dropped after it, so
+    ``sys.path`` and ``sys.modules`` are left as they were.
+    """
+    siblings = [path.stem for path in EXAMPLE_FILES]
+    monkeypatch.syspath_prepend(EXAMPLES)
+    for name in siblings:
+        monkeypatch.delitem(sys.modules, name, raising=False)  # put back after the test
+    yield
+    for name in siblings:
+        sys.modules.pop(name, None)  # imported during the test
 
 
 def load(name: str) -> ModuleType:
@@ -102,7 +119,7 @@ async def test_raw_asgi_layers_set_their_headers_inner_first() -> None:
 @pytest.mark.anyio
 async def test_set_header_middleware_replaces_the_apps_value() -> None:
     """SetHeaderMiddleware sets its header once, replacing a value the app sent in any case."""
-    module = load("raw_asgi")
+    module = load("set_header")
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         headers = [(b"X-Frame-Options", b"SAMEORIGIN"), (b"content-length", b"0")]
@@ -120,7 +137,7 @@ async def test_set_header_middleware_replaces_the_apps_value() -> None:
 @pytest.mark.anyio
 async def test_set_header_middleware_leaves_the_apps_message_untouched() -> None:
     """SetHeaderMiddleware builds a new message and header list; the app's objects are unchanged."""
-    module = load("raw_asgi")
+    module = load("set_header")
     headers = [(b"content-type", b"text/plain")]
     start = {"type": "http.response.start", "status": 200, "headers": headers}
     body = {"type": "http.response.body", "body": b"ok"}
@@ -154,7 +171,7 @@ async def test_set_header_middleware_leaves_the_apps_message_untouched() -> None
 @pytest.mark.anyio
 async def test_set_header_middleware_passes_lifespan_through() -> None:
     """SetHeaderMiddleware hands a lifespan scope to the app with the same receive and send."""
-    module = load("raw_asgi")
+    module = load("set_header")
     seen: list[tuple[Any, ...]] = []
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -192,9 +209,22 @@ async def test_set_header_middleware_passes_lifespan_through() -> None:
 )
 def test_set_header_middleware_refuses_bad_options(options: dict[str, str], message: str) -> None:
     """SetHeaderMiddleware refuses a bad name or value with a ValueError naming the option."""
-    module = load("raw_asgi")
+    module = load("set_header")
     with pytest.raises(ValueError, match=f"^{re.escape(message)}$"):
         module.SetHeaderMiddleware(module.hello, **options)
+
+
+@pytest.mark.anyio
+async def test_set_header_app_serves_hello_with_its_header() -> None:
+    """set_header: the middleware wrapped directly around hello is an app with one header."""
+    response = await get(app_of(load("set_header")))
+    assert response.status_code == 200
+    assert response.text == "Hello, world!\n"
+    assert response.headers.multi_items() == [
+        ("content-type", "text/plain; charset=utf-8"),
+        ("content-length", "14"),
+        ("x-content-type-options", "nosniff"),
+    ]
 
 
 @pytest.mark.anyio
@@ -326,7 +356,7 @@ def test_startup_errors_built_too_early() -> None:
     build = function_of(load("startup_errors"), "built_too_early")
     pattern = (
         r"^layers\[0\] must accept the app as its first argument and the options given, "
-        r"got <docs_examples_startup_errors\.SetHeaderMiddleware object at 0x[0-9a-f]+>: "
+        r"got <set_header\.SetHeaderMiddleware object at 0x[0-9a-f]+>: "
         r"missing a required argument: 'receive' "
         r"\(pass a middleware class or Layer\(cls, \*\*options\), "
         r"not an already built middleware\)$"

@@ -16,6 +16,8 @@ from starlette.routing import Route
 
 from asgi_middleware import ASGIApp, Layer, Message, Receive, Scope, Send, compose
 
+from set_header import send_text
+
 
 # --8<-- [start:middleware]
 class TraceMiddleware:
@@ -58,13 +60,7 @@ async def endpoint(scope: Scope, receive: Receive, send: Send) -> None:
     if scope["type"] != "http":
         return  # Lifespan: nothing to start or stop.
     passed = " > ".join([*scope.get("trail", ()), "app"])
-    body = f"request passed: {passed}\n".encode()
-    headers = [
-        (b"content-type", b"text/plain; charset=utf-8"),
-        (b"content-length", str(len(body)).encode("ascii")),
-    ]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await send_text(send, f"request passed: {passed}\n")  # From set_header.py.
 
 
 # --8<-- [end:middleware]
