@@ -22,6 +22,9 @@ class Layer(Generic[_P]):
     constructor's parameters after ``app`` (a ``ParamSpec``), so a misspelt option, as in
     ``Layer(GZipMiddleware, compreslevel=6)``, is a type error, not only a start-up error.
 
+    Its ``repr`` names the options but leaves their values out: they may be secrets (keys,
+    tokens), and a ``repr`` ends up in start-up errors and logs.
+
     Args:
         cls: The middleware class (or any callable taking the app first).
         *args: Positional options passed after the app.
@@ -50,9 +53,7 @@ class Layer(Generic[_P]):
         self.kwargs: dict[str, Any] = kwargs
 
     def __repr__(self) -> str:
-        options = [repr(arg) for arg in self.args]
-        options += [f"{key}={value!r}" for key, value in self.kwargs.items()]
-        return f"Layer({', '.join([_name(self.cls), *options])})"
+        return _describe(self, self.cls, self.args, self.kwargs)
 
 
 class _StarletteMiddleware(Protocol):
@@ -185,11 +186,17 @@ def _resolve(index: int, layer: object, app: ASGIApp) -> _Spec:
     try:
         inspect.signature(factory).bind(app, *args, **kwargs)
     except TypeError as exc:
+        described = repr(layer) if factory is layer else _describe(layer, factory, args, kwargs)
         msg = (
             f"layers[{index}] must accept the app as its first argument and the options given, "
-            f"got {layer!r}: {exc} (pass a middleware class or Layer(cls, **options), "
-            "not an already built middleware)"
+            f"got {described}: {exc}"
         )
+        if factory is layer and not isinstance(layer, type):
+            # The usual cause: an instance, CORSMiddleware(app, ...), where the class belongs.
+            msg += (
+                " (pass a middleware class or Layer(cls, **options), not an already built"
+                " middleware)"
+            )
         raise TypeError(msg) from None
     except ValueError:  # Some builtins have no signature; building them still checks.
         pass
@@ -214,3 +221,11 @@ def _check_order(roles: Sequence[str | None], rules: Sequence[_OrderRule]) -> No
 
 def _name(factory: object) -> str:
     return getattr(factory, "__qualname__", None) or repr(factory)
+
+
+def _describe(
+    layer: object, factory: object, args: Sequence[Any], kwargs: Mapping[str, Any]
+) -> str:
+    """``Layer(CORSMiddleware, ..., allow_origins=...)``: option names without their values."""
+    parts = [_name(factory), *(["..."] if args else []), *(f"{key}=..." for key in kwargs)]
+    return f"{type(layer).__name__}({', '.join(parts)})"

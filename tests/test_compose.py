@@ -134,12 +134,16 @@ def test_configuration_errors_surface_at_compose_time() -> None:
         pytest.param(
             (Middleware(Recorder), endpoint),
             r"^layers\[1\] must accept the app as its first argument and the options given, "
-            r"got <function endpoint .*not an already built middleware\)$",
+            r"got <function endpoint .*: missing a required argument: 'receive' "
+            r"\(pass a middleware class or Layer\(cls, \*\*options\), not an already built "
+            r"middleware\)$",
             id="asgi-app-instead-of-layer",
         ),
         pytest.param(
             (Layer(Recorder, "B", colour="red"),),  # type: ignore[call-arg]
-            r"^layers\[0\] must accept the app .*unexpected keyword argument 'colour'",
+            r"^layers\[0\] must accept the app as its first argument and the options given, got "
+            r"Layer\(Recorder, \.\.\., colour=\.\.\.\): got an unexpected keyword argument "
+            r"'colour'$",
             id="unknown-option",
         ),
         pytest.param(
@@ -172,9 +176,17 @@ def test_layer_cls_must_be_callable() -> None:
         Layer(42)  # type: ignore[arg-type]
 
 
-def test_layer_repr_shows_class_and_options() -> None:
-    """Layer's repr shows the class name and every option."""
-    assert repr(Layer(Recorder, "B", log=None)) == "Layer(Recorder, 'B', log=None)"
+def test_layer_repr_names_options_without_values() -> None:
+    """Layer's repr names the class and options but never shows values, which may be secrets."""
+    assert repr(Layer(Recorder, "B", log=None)) == "Layer(Recorder, ..., log=...)"
+
+
+def test_starlette_middleware_error_hides_option_values() -> None:
+    """A bad Starlette Middleware is described by class and option names, values left out."""
+    with pytest.raises(TypeError, match=r"got Middleware\(Recorder, api_key=\.\.\.\)") as info:
+        compose(endpoint, Middleware(Recorder, api_key="s3cret"))  # type: ignore[call-arg]
+    assert "s3cret" not in str(info.value)
+    assert "already built" not in str(info.value)
 
 
 def test_layer_keeps_its_options() -> None:

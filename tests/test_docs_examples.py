@@ -333,9 +333,8 @@ def test_startup_errors_misspelt_option() -> None:
     build = function_of(load("startup_errors"), "misspelt_option")
     message = (
         "layers[1] must accept the app as its first argument and the options given, "
-        "got Layer(SetHeaderMiddleware, name='x-frame-options', vlaue='DENY'): "
-        "missing a required argument: 'value' "
-        "(pass a middleware class or Layer(cls, **options), not an already built middleware)"
+        "got Layer(SetHeaderMiddleware, name=..., vlaue=...): "
+        "missing a required argument: 'value'"
     )
     with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         build()
