@@ -17,12 +17,13 @@ from typing import Any
 
 import anyio
 
-from asgi_middleware import ASGIApp
+from asgi_middleware import ASGIApp, Receive, Send
 
 __all__ = [
     "ASGIValidator",
     "Exchange",
     "ProtocolError",
+    "answer_lifespan",
     "body",
     "body_of",
     "header_list",
@@ -100,6 +101,13 @@ def websocket_scope(
 def lifespan_scope() -> dict[str, Any]:
     """Build a ``lifespan`` scope."""
     return {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
+
+
+async def answer_lifespan(receive: Receive, send: Send) -> None:
+    """Complete a lifespan's startup and shutdown with nothing to do, as a simple app does."""
+    while (await receive())["type"] != "lifespan.shutdown":
+        await send({"type": "lifespan.startup.complete"})
+    await send({"type": "lifespan.shutdown.complete"})
 
 
 def start(status: int = 200, headers: HeaderInput = (), **extra: Any) -> dict[str, Any]:

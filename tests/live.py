@@ -40,6 +40,7 @@ import pytest
 import uvicorn
 
 from asgi_middleware import ASGIApp, Receive, Scope, Send
+from tests.asgi import answer_lifespan
 
 if TYPE_CHECKING:
     import httpx
@@ -501,9 +502,7 @@ def html_page_app(html: str = DEFAULT_PAGE_HTML) -> ASGIApp:
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "lifespan":
-            while (await receive())["type"] != "lifespan.shutdown":
-                await send({"type": "lifespan.startup.complete"})
-            await send({"type": "lifespan.shutdown.complete"})
+            await answer_lifespan(receive, send)
             return
         if scope["type"] != "http":
             return

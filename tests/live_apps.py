@@ -10,6 +10,7 @@ import os
 from urllib.parse import parse_qs
 
 from asgi_middleware import Receive, Scope, Send
+from tests.asgi import answer_lifespan
 
 _MIB = 1024 * 1024
 _MAX_MIB = 256
@@ -18,9 +19,7 @@ _MAX_MIB = 256
 async def app(scope: Scope, receive: Receive, send: Send) -> None:
     """Report the process id, or allocate memory on ``/allocate``."""
     if scope["type"] == "lifespan":
-        while (await receive())["type"] != "lifespan.shutdown":
-            await send({"type": "lifespan.startup.complete"})
-        await send({"type": "lifespan.shutdown.complete"})
+        await answer_lifespan(receive, send)
         return
     if scope["type"] != "http":
         return
