@@ -16,6 +16,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 import anyio
+import httpx
 
 from asgi_middleware import ASGIApp, Receive, Send
 
@@ -24,12 +25,14 @@ __all__ = [
     "Exchange",
     "ProtocolError",
     "answer_lifespan",
+    "asgi_client",
     "body",
     "body_of",
     "header_list",
     "headers_of",
     "http_scope",
     "lifespan_scope",
+    "respond",
     "run",
     "start",
     "start_of",
@@ -103,11 +106,37 @@ def lifespan_scope() -> dict[str, Any]:
     return {"type": "lifespan", "asgi": {"version": "3.0", "spec_version": "2.0"}, "state": {}}
 
 
+def asgi_client(
+    app: ASGIApp, *, base_url: str = "http://testserver", raise_app_exceptions: bool = True
+) -> httpx.AsyncClient:
+    """An httpx client calling ``app`` in process (it buffers bodies: not for streaming tests)."""
+    transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+    return httpx.AsyncClient(transport=transport, base_url=base_url)
+
+
 async def answer_lifespan(receive: Receive, send: Send) -> None:
     """Complete a lifespan's startup and shutdown with nothing to do, as a simple app does."""
     while (await receive())["type"] != "lifespan.shutdown":
         await send({"type": "lifespan.startup.complete"})
     await send({"type": "lifespan.shutdown.complete"})
+
+
+async def respond(
+    send: Send,
+    content: bytes,
+    *,
+    status: int = 200,
+    content_type: bytes = b"text/plain",
+    head: bool = False,
+) -> None:
+    """Send a complete response: start with content type and length, then the one body.
+
+    For a ``HEAD`` request (``head=True``) the length is the body's, and the body is left out.
+    """
+    length = str(len(content)).encode("ascii")
+    headers = [(b"content-type", content_type), (b"content-length", length)]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": b"" if head else content})
 
 
 def start(status: int = 200, headers: HeaderInput = (), **extra: Any) -> dict[str, Any]:

@@ -40,7 +40,7 @@ import pytest
 import uvicorn
 
 from asgi_middleware import ASGIApp, Receive, Scope, Send
-from tests.asgi import answer_lifespan
+from tests.asgi import answer_lifespan, respond
 
 if TYPE_CHECKING:
     import httpx
@@ -510,11 +510,8 @@ def html_page_app(html: str = DEFAULT_PAGE_HTML) -> ASGIApp:
             status, body, content_type = 200, page, b"text/html; charset=utf-8"
         else:
             status, body, content_type = 404, b"not found", b"text/plain; charset=utf-8"
-        headers = [(b"content-type", content_type), (b"content-length", str(len(body)).encode())]
-        await send({"type": "http.response.start", "status": status, "headers": headers})
-        await send(
-            {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else body}
-        )
+        head = scope["method"] == "HEAD"
+        await respond(send, body, status=status, content_type=content_type, head=head)
 
     return app
 

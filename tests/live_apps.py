@@ -10,7 +10,7 @@ import os
 from urllib.parse import parse_qs
 
 from asgi_middleware import Receive, Scope, Send
-from tests.asgi import answer_lifespan
+from tests.asgi import answer_lifespan, respond
 
 _MIB = 1024 * 1024
 _MAX_MIB = 256
@@ -33,6 +33,4 @@ async def app(scope: Scope, receive: Receive, send: Send) -> None:
         del block
     else:
         body = f"pid {os.getpid()}".encode()
-    headers = [(b"content-type", b"text/plain"), (b"content-length", str(len(body)).encode())]
-    await send({"type": "http.response.start", "status": 200, "headers": headers})
-    await send({"type": "http.response.body", "body": body})
+    await respond(send, body)

@@ -15,6 +15,7 @@ import httpx
 import pytest
 
 from asgi_middleware import ASGIApp, Message, Receive, Scope, Send
+from tests.asgi import asgi_client
 from tests.live import ServeApp
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,8 +75,7 @@ async def get(
     app: ASGIApp, path: str = "/", *, raise_app_exceptions: bool = True
 ) -> httpx.Response:
     """Send one GET request to ``app`` in process."""
-    transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with asgi_client(app, raise_app_exceptions=raise_app_exceptions) as client:
         return await client.get(path)
 
 

@@ -16,6 +16,7 @@ from websockets.sync.client import connect
 
 from asgi_middleware import ASGIApp, Layer, Receive, Scope, Send
 from examples import demo
+from tests.asgi import asgi_client
 from tests.live import _free_port, serve_process
 
 REPO = Path(__file__).resolve().parent.parent
@@ -28,17 +29,12 @@ def _readme_example() -> str:
     return match.group(1)
 
 
-def _client(app: Any, **kwargs: Any) -> httpx.AsyncClient:
-    transport = httpx.ASGITransport(app=app, **kwargs)
-    return httpx.AsyncClient(transport=transport, base_url="http://example.com")
-
-
 @pytest.mark.anyio
 async def test_readme_example_runs_as_written() -> None:
     """The README's example stacks TrustedHost outside GZip and both act."""
     namespace: dict[str, Any] = {}
     exec(compile(_readme_example(), "README.md", "exec"), namespace)  # noqa: S102 - our README
-    async with _client(namespace["app"]) as client:
+    async with asgi_client(namespace["app"], base_url="http://example.com") as client:
         allowed = await client.get("/", headers={"accept-encoding": "gzip"})
         refused = await client.get("/", headers={"host": "evil.example"})
     assert allowed.headers["content-encoding"] == "gzip"
@@ -49,7 +45,7 @@ async def test_readme_example_runs_as_written() -> None:
 @pytest.mark.anyio
 async def test_demo_index_describes_the_stack() -> None:
     """The demo's index lists its endpoints and the names of its stack's layers."""
-    async with _client(demo.app) as client:
+    async with asgi_client(demo.app) as client:
         response = await client.get("/")
     assert response.status_code == 200
     assert response.json()["stack"] == [demo._name(layer) for layer in demo.STACK]
@@ -59,7 +55,7 @@ async def test_demo_index_describes_the_stack() -> None:
 @pytest.mark.anyio
 async def test_demo_stream_raw_and_boom() -> None:
     """The demo streams NDJSON, serves the raw ASGI app, and answers /boom with a 500."""
-    async with _client(demo.app, raise_app_exceptions=False) as client:
+    async with asgi_client(demo.app, raise_app_exceptions=False) as client:
         stream = await client.get("/stream")
         raw = await client.get("/raw/")
         boom = await client.get("/boom")

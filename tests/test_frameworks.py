@@ -18,6 +18,7 @@ from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
 from asgi_middleware import ASGIApp, Layer, compose
+from tests.asgi import asgi_client
 from tests.conformance.reference import ReferenceMiddleware
 
 pytestmark = pytest.mark.anyio
@@ -65,8 +66,7 @@ def litestar_app() -> Litestar:
 
 
 async def _get(app: ASGIApp) -> httpx.Response:
-    transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://testserver") as client:
+    async with asgi_client(app) as client:
         return await client.get("/")
 
 

@@ -16,7 +16,7 @@ from typing import Any
 import anyio
 
 from asgi_middleware import ASGIApp, Receive, Scope, Send
-from tests.asgi import Exchange, http_scope, lifespan_scope, websocket_scope
+from tests.asgi import Exchange, body, http_scope, lifespan_scope, websocket_scope
 from tests.conformance.registry import SUITE_REQUEST_HEADERS
 
 Factory = Callable[[ASGIApp], ASGIApp]
@@ -96,18 +96,15 @@ async def check_scope_without_headers(factory: Factory, extra_headers: Headers) 
     """An http scope without ``headers`` gets a response, not an exception."""
     scope = _scope(extra_headers)
     del scope["headers"]
-    app = _responder(_start([(b"content-type", b"text/plain")]), _body(b"ok"))
+    app = _responder(_start([(b"content-type", b"text/plain")]), body(b"ok"))
     sent = await _drive(factory(app), scope, Exchange("http"))
     assert sent[0]["type"] == "http.response.start"
     assert sent[0]["status"] == 200
 
 
 def _start(headers: Any, status: int = 200) -> dict[str, Any]:
+    # Not the kit's start(): these checks pass header lists exactly as given (tuples included).
     return {"type": "http.response.start", "status": status, "headers": headers}
-
-
-def _body(content: bytes, *, more_body: bool = False) -> dict[str, Any]:
-    return {"type": "http.response.body", "body": content, "more_body": more_body}
 
 
 async def check_tuple_headers(factory: Factory, extra_headers: Headers) -> None:
@@ -115,7 +112,7 @@ async def check_tuple_headers(factory: Factory, extra_headers: Headers) -> None:
     headers = ((b"content-type", b"application/json"), [b"x-app", b"1"])
     scope = _scope(extra_headers)
     scope["headers"] = tuple((name, value) for name, value in scope["headers"])
-    app = _responder(_start(headers), _body(_BODY))
+    app = _responder(_start(headers), body(_BODY))
     sent = await _drive(factory(app), scope, Exchange("http"))
     names = {bytes(name).lower() for name, _ in sent[0].get("headers", ())}
     assert {b"content-type", b"x-app"} <= names, f"app headers lost: {sent[0]!r}"
@@ -124,7 +121,7 @@ async def check_tuple_headers(factory: Factory, extra_headers: Headers) -> None:
 async def check_mixed_case_header_names(factory: Factory, extra_headers: Headers) -> None:
     """Mixed-case names from the app are understood and kept; names added are lower case."""
     app_headers = [(b"Content-Type", b"application/json"), (b"X-App", b"1")]
-    app = _responder(_start(app_headers), _body(_BODY))
+    app = _responder(_start(app_headers), body(_BODY))
     exchange = Exchange("http", validate=False)
     sent = await _drive(factory(app), _scope(extra_headers), exchange)
     out = [(bytes(name), bytes(value)) for name, value in sent[0].get("headers", ())]
@@ -141,7 +138,7 @@ async def check_inputs_never_mutated(factory: Factory, extra_headers: Headers) -
     differs from the first.
     """
     start_message = _start([(b"content-type", b"application/json"), (b"vary", b"Cookie")])
-    body_message = _body(_BODY)
+    body_message = body(_BODY)
     app = _responder(start_message, body_message)
     wrapped = factory(app)
     snapshots = copy.deepcopy((start_message, body_message))
@@ -167,7 +164,7 @@ async def check_extension_messages_forwarded(factory: Factory, extra_headers: He
         debug,
         _start([(b"content-type", b"application/json")]) | {"trailers": True},
         future,
-        _body(_BODY),
+        body(_BODY),
         trailers,
     ]
     scope = _scope(
@@ -212,7 +209,7 @@ async def check_zerocopysend_forwarded_when_offered(
         if offered[0]:
             await send(zerocopy)
         else:
-            await send(_body(_BODY))
+            await send(body(_BODY))
 
     scope = _scope(extra_headers, extensions={"http.response.zerocopysend": {}})
     sent = await _drive(factory(app), scope, Exchange("http"))
@@ -233,7 +230,7 @@ async def check_disconnect_passes_through_receive(factory: Factory, extra_header
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         received.extend([await receive(), await receive()])
         await send(_start([(b"content-type", b"text/plain")]))
-        await send(_body(b"bye"))
+        await send(body(b"bye"))
 
     await _drive(factory(app), _scope(extra_headers), Exchange("http", list(script)))
     assert received == script, f"receive changed the messages: {received!r}"
@@ -279,11 +276,11 @@ async def check_streaming_not_buffered(factory: Factory, extra_headers: Headers)
         await send(_start([(b"content-type", b"application/x-ndjson")]))
         for _ in range(3):
             arrived = anyio.Event()
-            await send(_body(chunk, more_body=True))
+            await send(body(chunk, more_body=True))
             with anyio.move_on_after(1):
                 await arrived.wait()
             assert arrived.is_set(), "a streamed chunk was held back"
-        await send(_body(b"", more_body=False))
+        await send(body(b"", more_body=False))
 
     with anyio.fail_after(10):
         await factory(app)(_scope(extra_headers), exchange.receive, server_send)
@@ -291,7 +288,7 @@ async def check_streaming_not_buffered(factory: Factory, extra_headers: Headers)
 
 async def check_no_contextvar_leak(factory: Factory, extra_headers: Headers) -> None:
     """Every context variable is back to its value once the request is over."""
-    wrapped = factory(_responder(_start([(b"content-type", b"text/plain")]), _body(b"ok")))
+    wrapped = factory(_responder(_start([(b"content-type", b"text/plain")]), body(b"ok")))
     scope = _scope(extra_headers)
     exchange = Exchange("http")
     before = dict(contextvars.copy_context())
