@@ -8,17 +8,43 @@ application and fits Starlette's, FastAPI's and Litestar's middleware lists.
 from __future__ import annotations
 
 from asgi_middleware._types import ASGIApp, Message, Receive, Scope, Send
+from asgi_middleware.access_log import AccessLogMiddleware
+from asgi_middleware.auth import (
+    APIKeyBackend,
+    AuthenticationMiddleware,
+    BasicAuthBackend,
+    BearerTokenBackend,
+    JWTBackend,
+)
 from asgi_middleware.compose import Layer, LayerLike, compose
+from asgi_middleware.compression import CompressionMiddleware, GZipMiddleware
+from asgi_middleware.cors import CORSMiddleware
+from asgi_middleware.request_id import RequestIDLogFilter, RequestIDMiddleware, get_request_id
+from asgi_middleware.timing import TimingMiddleware, record_timing
 
 __all__ = [
+    "APIKeyBackend",
     "ASGIApp",
+    "AccessLogMiddleware",
+    "AuthenticationMiddleware",
+    "BasicAuthBackend",
+    "BearerTokenBackend",
+    "CORSMiddleware",
+    "CompressionMiddleware",
+    "GZipMiddleware",
+    "JWTBackend",
     "Layer",
     "LayerLike",
     "Message",
     "Receive",
+    "RequestIDLogFilter",
+    "RequestIDMiddleware",
     "Scope",
     "Send",
+    "TimingMiddleware",
     "compose",
+    "get_request_id",
+    "record_timing",
 ]
 
 __version__ = "0.1.0.dev0"

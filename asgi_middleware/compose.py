@@ -100,9 +100,26 @@ class _OrderRule(NamedTuple):
 
 # The ordering mistakes compose warns about (SPEC §9). A middleware class takes part by setting the
 # class attribute ``_compose_role`` (for example "cors"); rules name roles, not classes, so
-# subclasses are covered and this module imports no middleware. Rules land with the middleware that
-# make them meaningful.
-ORDER_RULES: tuple[_OrderRule, ...] = ()
+# subclasses are covered and this module imports no middleware. Roles: "cors", "request_id",
+# "access_log", "timing", "auth", "compression".
+ORDER_RULES: tuple[_OrderRule, ...] = (
+    _OrderRule(
+        "cors",
+        "auth",
+        "its 401/403 answers and OPTIONS preflights would miss CORS headers, so browsers "
+        "report a CORS error instead of the status",
+    ),
+    _OrderRule(
+        "request_id",
+        "access_log",
+        "the access-log events would be written before a request ID exists, so they lack it",
+    ),
+    _OrderRule(
+        "access_log",
+        "compression",
+        "bytes_sent would count the uncompressed body, not the bytes on the wire",
+    ),
+)
 
 
 class _Spec(NamedTuple):

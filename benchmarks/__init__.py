@@ -4,5 +4,5 @@ Run ``python -m benchmarks --help`` (or ``nox -s bench``); see ``benchmarks/READ
 
 The driver, model and checks import nothing from ``asgi_middleware``, so the harness keeps working
 while the library changes underneath it. Our middleware joins as one ``Variant`` per scenario in
-``benchmarks/scenarios.py``, the only module that will import it.
+``benchmarks/bench_<area>.py``, the only modules that will import it.
 """

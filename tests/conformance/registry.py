@@ -10,7 +10,19 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from asgi_middleware import ASGIApp, Layer, compose
+from asgi_middleware import (
+    AccessLogMiddleware,
+    ASGIApp,
+    AuthenticationMiddleware,
+    BearerTokenBackend,
+    CompressionMiddleware,
+    CORSMiddleware,
+    GZipMiddleware,
+    Layer,
+    RequestIDMiddleware,
+    TimingMiddleware,
+    compose,
+)
 from tests.conformance.reference import ReferenceMiddleware
 
 #: Request headers every conformance request carries, in mixed case as clients send them.
@@ -49,5 +61,25 @@ CASES: tuple[Case, ...] = (
             lambda inner: ReferenceMiddleware(inner, header="x-callable"),
         ),
     ),
-    # One line per middleware, added as each lands.
+    Case(
+        "cors",
+        lambda app: CORSMiddleware(
+            app,
+            allow_origins=["https://app.example"],
+            allow_credentials=True,
+            expose_headers=["X-Total"],
+        ),
+    ),
+    Case("compression", CompressionMiddleware),
+    Case("gzip", GZipMiddleware),
+    Case("request-id", RequestIDMiddleware),
+    Case("access-log", AccessLogMiddleware),
+    Case("timing", TimingMiddleware),
+    Case(
+        "auth-bearer",
+        lambda app: AuthenticationMiddleware(
+            app, backend=BearerTokenBackend(tokens=["conformance-token"])
+        ),
+        ((b"Authorization", b"Bearer conformance-token"),),
+    ),
 )

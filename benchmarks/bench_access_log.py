@@ -1,0 +1,7 @@
+"""access_log scenarios; filled in when the middleware lands."""
+
+from __future__ import annotations
+
+from benchmarks.model import Scenario
+
+SCENARIOS: tuple[Scenario, ...] = ()

@@ -1,0 +1,7 @@
+"""request_id scenarios; filled in when the middleware lands."""
+
+from __future__ import annotations
+
+from benchmarks.model import Scenario
+
+SCENARIOS: tuple[Scenario, ...] = ()
