@@ -1,0 +1,33 @@
+"""Tests for ``asgi_middleware._threads``: worker threads under asyncio and trio."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+
+from asgi_middleware._threads import run_sync
+
+pytestmark = pytest.mark.anyio
+
+
+def _whereabouts(tag: str) -> tuple[str, int]:
+    return tag, threading.get_ident()
+
+
+def _fail() -> None:
+    msg = "from the worker"
+    raise LookupError(msg)
+
+
+async def test_runs_in_another_thread_and_returns_the_result() -> None:
+    """The callable runs off the event loop's thread, and its return value comes back."""
+    tag, ident = await run_sync(_whereabouts, "done")
+    assert tag == "done"
+    assert ident != threading.get_ident()
+
+
+async def test_exception_propagates_unchanged() -> None:
+    """An exception raised in the worker reaches the caller as the same type and message."""
+    with pytest.raises(LookupError, match="from the worker"):
+        await run_sync(_fail)
