@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
 
+from asgi_middleware import CORSMiddleware
 from benchmarks.checks import expect
 from benchmarks.common import NO_BODY, OK_APP, OK_BODY, ORIGIN, http_scope
 from benchmarks.model import ASGIApp, Scenario, Variant
@@ -12,6 +13,18 @@ from benchmarks.model import ASGIApp, Scenario, Variant
 def starlette_cors(app: ASGIApp) -> ASGIApp:
     """Wrap ``app`` in Starlette's CORSMiddleware with the benchmark's CORS policy."""
     return StarletteCORSMiddleware(
+        app,
+        allow_origins=[ORIGIN],
+        allow_methods=["GET", "POST"],
+        allow_headers=["x-custom"],
+        allow_credentials=True,
+        expose_headers=["x-total"],
+    )
+
+
+def ours_cors(app: ASGIApp) -> ASGIApp:
+    """Wrap ``app`` in our CORSMiddleware with the benchmark's CORS policy."""
+    return CORSMiddleware(
         app,
         allow_origins=[ORIGIN],
         allow_methods=["GET", "POST"],
@@ -48,7 +61,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         request=NO_BODY,
         bare_check=BARE_OK,
         reference="starlette",
-        variants=(Variant("starlette", starlette_cors, CORS_SIMPLE),),
+        variants=(
+            Variant("starlette", starlette_cors, CORS_SIMPLE),
+            Variant("asgi-middleware", ours_cors, CORS_SIMPLE),
+        ),
     ),
     Scenario(
         name="cors-preflight",
@@ -66,7 +82,10 @@ SCENARIOS: tuple[Scenario, ...] = (
         request=NO_BODY,
         bare_check=BARE_OK,
         reference="starlette",
-        variants=(Variant("starlette", starlette_cors, CORS_PREFLIGHT),),
+        variants=(
+            Variant("starlette", starlette_cors, CORS_PREFLIGHT),
+            Variant("asgi-middleware", ours_cors, CORS_PREFLIGHT),
+        ),
     ),
     Scenario(
         name="cors-no-origin",
@@ -76,6 +95,9 @@ SCENARIOS: tuple[Scenario, ...] = (
         request=NO_BODY,
         bare_check=CORS_NO_ORIGIN,
         reference="starlette",
-        variants=(Variant("starlette", starlette_cors, CORS_NO_ORIGIN),),
+        variants=(
+            Variant("starlette", starlette_cors, CORS_NO_ORIGIN),
+            Variant("asgi-middleware", ours_cors, CORS_NO_ORIGIN),
+        ),
     ),
 )
