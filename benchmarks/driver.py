@@ -105,6 +105,8 @@ class ScenarioResult:
         timings: One entry per implementation, ``bare`` first, in display order.
         orders: The shuffled run order of each repetition.
         warnings: Oddities seen during validation that do not invalidate the numbers.
+        probes: What the scenario's probe reported, ``(implementation, ((figure, value), ...))``
+            in display order; empty when the scenario has no probe.
     """
 
     name: str
@@ -115,6 +117,7 @@ class ScenarioResult:
     timings: tuple[Timing, ...]
     orders: tuple[tuple[str, ...], ...]
     warnings: tuple[str, ...]
+    probes: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = ()
 
     def timing(self, name: str) -> Timing:
         """Return the measurements of one implementation.
@@ -298,6 +301,13 @@ async def _measure(prepared: _Prepared, settings: Settings, rng: random.Random) 
         Timing(variant.name, variant.note, tuple(batches[variant.name]), number)
         for variant, _ in prepared.apps
     )
+    probes: list[tuple[str, tuple[tuple[str, str], ...]]] = []
+    if scenario.probe is not None:
+        # After the timed batches, so the probe's instrumentation never slows a measurement.
+        for variant, app in prepared.apps:
+            gc.collect()
+            figures = await scenario.probe(app, copy.deepcopy(scenario.scope), scenario.request)
+            probes.append((variant.name, tuple(figures.items())))
     return ScenarioResult(
         name=scenario.name,
         description=scenario.description,
@@ -307,6 +317,7 @@ async def _measure(prepared: _Prepared, settings: Settings, rng: random.Random) 
         timings=timings,
         orders=tuple(orders),
         warnings=prepared.warnings,
+        probes=tuple(probes),
     )
 
 

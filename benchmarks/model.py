@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Mapping, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,6 +13,8 @@ Message = MutableMapping[str, Any]
 ASGIApp = Callable[[Any, Any, Any], Awaitable[None]]
 Factory = Callable[[ASGIApp], ASGIApp]
 Check = Callable[[list[Message]], None]
+Probe = Callable[[ASGIApp, Scope, tuple[Message, ...]], Awaitable[Mapping[str, str]]]
+"""Serves one extra, untimed request and returns named figures to print under the table."""
 
 BARE = "bare"
 """Name of the row that times the scenario's app without any middleware."""
@@ -64,6 +66,9 @@ class Scenario:
         bare_check: Check for the bare app's own response.
         reference: Name of the variant whose overhead the others are compared with.
         variants: The wrapped implementations, in display order.
+        probe: Optional. After timing, called once per implementation with its app, a copy of
+            the scope and the request; the figures it returns (peak traced memory, time to
+            first output, ...) are printed under the table, one line per implementation.
 
     Raises:
         ValueError: If names clash, ``bare`` is used as a variant name, or ``reference`` names
@@ -78,6 +83,7 @@ class Scenario:
     bare_check: Check
     reference: str
     variants: tuple[Variant, ...]
+    probe: Probe | None = None
 
     def __post_init__(self) -> None:
         names = [variant.name for variant in self.variants]

@@ -161,6 +161,10 @@ def format_table(result: ScenarioResult) -> str:
         f"{result.repeat} repetitions {_TIMES} {result.number:,} requests per implementation, "
         f"interleaved; ratio = overhead / {result.reference} overhead"
     )
+    lines += [
+        f"probe {name}: " + ", ".join(f"{figure} {value}" for figure, value in figures)
+        for name, figures in result.probes
+    ]
     lines += [f"warning: {warning}" for warning in warnings]
     return "\n".join(lines)
 
@@ -253,6 +257,7 @@ def to_json(
                 "repeat": result.repeat,
                 "orders": [list(order) for order in result.orders],
                 "warnings": list(result.warnings),
+                "probes": {name: dict(figures) for name, figures in result.probes},
                 "implementations": [
                     {
                         "name": timing.name,

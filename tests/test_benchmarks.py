@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import json
 import os
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from benchmarks import bench_compression
 from benchmarks.__main__ import main
 from benchmarks.checks import expect, parse_response
 from benchmarks.driver import VALIDATION_REQUESTS, CheckFailedError, ScenarioResult, Settings, run
 from benchmarks.model import ASGIApp, Message, Scenario, Scope, Variant
+from benchmarks.report import format_table, to_json
 from benchmarks.scenarios import NO_BODY, SCENARIOS, http_scope, make_app
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -73,9 +78,14 @@ def test_quick_run_reports_every_scenario_and_peer() -> None:
         "cors-no-origin",
         "gzip-json-16k",
         "gzip-small",
+        "gzip-json-16k-floor",
+        "compress-json-16k-all",
+        "gzip-stream-64x1k",
+        "gzip-stream-32m",
     }
     rows = {line.split()[0] for line in completed.stdout.splitlines() if line.strip()}
-    for expected in (*names, "bare", "starlette", "starlette-compress", "zlib-oneshot"):
+    peers = ("bare", "starlette", "starlette-compress", "zlib-oneshot", "zlib-stream")
+    for expected in (*names, *peers, "asgi-middleware", "asgi-middleware-bulk"):
         assert expected in rows or f"{expected}:" in rows, expected
 
 
@@ -185,6 +195,7 @@ def test_json_output_holds_every_repetition(tmp_path: Path) -> None:
         "bare",
         "starlette",
         "starlette-compress",
+        "asgi-middleware",
     ]
     for item in result["implementations"]:
         assert len(item["batch_ns"]) == 3
@@ -224,3 +235,50 @@ def test_stale_content_length_is_rejected() -> None:
 
     with pytest.raises(AssertionError, match="content-length"):
         parse_response(messages)
+
+
+def test_probe_figures_are_reported_per_implementation(tmp_path: Path) -> None:
+    """A scenario's probe runs once per implementation after timing; its figures are printed."""
+    probed: list[str] = []
+
+    async def probe(app: ASGIApp, scope: Scope, request: tuple[Message, ...]) -> dict[str, str]:
+        probed.append(scope["path"])
+        await app(scope, _ScriptedReceiveForProbe(request), _ignore)
+        return {"figure": str(len(probed))}
+
+    base = scenario("probed", CountingApp(), Variant("same", unwrapped, expect()))
+    [result] = run([dataclasses.replace(base, probe=probe)], TINY)
+
+    assert result.probes == (("bare", (("figure", "1"),)), ("same", (("figure", "2"),)))
+    assert "probe same: figure 2" in format_table(result).splitlines()
+    assert to_json([result], TINY, {})["scenarios"][0]["probes"] == {
+        "bare": {"figure": "1"},
+        "same": {"figure": "2"},
+    }
+
+
+def test_compression_stream_probe_reports_memory_and_first_output() -> None:
+    """The 32 MiB stream probe sees output after the first chunk and little traced memory."""
+    [stream] = [s for s in SCENARIOS if s.name == "gzip-stream-32m"]
+    probe = stream.probe
+    assert probe is not None
+
+    async def measure() -> Mapping[str, str]:
+        return await probe(bench_compression.ours_gzip(stream.app), dict(stream.scope), NO_BODY)
+
+    figures = asyncio.run(measure())
+
+    assert figures["first output after chunk"] == "1"
+    assert int(figures["peak traced"].removesuffix(" KiB")) < 450
+
+
+class _ScriptedReceiveForProbe:
+    def __init__(self, request: tuple[Message, ...]) -> None:
+        self._messages = [*request, {"type": "http.disconnect"}]
+
+    async def __call__(self) -> Message:
+        return self._messages.pop(0) if len(self._messages) > 1 else self._messages[0]
+
+
+async def _ignore(message: Message) -> None:
+    """A send that drops every message."""
