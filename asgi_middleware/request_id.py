@@ -1,28 +1,250 @@
-"""Request IDs (placeholder until issue 5 lands)."""
+"""Request IDs: read or generate one per request, and make it visible everywhere (SPEC §5)."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
+from contextvars import ContextVar
+from typing import Any
 
-from asgi_middleware._types import ASGIApp, Receive, Scope, Send
+from asgi_middleware._config import require_bool, require_callable, require_token
+from asgi_middleware._headers import set_header
+from asgi_middleware._request_ids import (
+    find_header,
+    is_safe_id,
+    is_safe_id_text,
+    structlog_contextvar,
+    trace_id_from_traceparent,
+    uuid4_hex,
+    uuid7_hex,
+    with_header,
+)
+from asgi_middleware._types import ASGIApp, Message, Receive, Scope, Send
 
+__all__ = ["RequestIDLogFilter", "RequestIDMiddleware", "get_request_id", "uuid4_hex", "uuid7_hex"]
 
-class RequestIDMiddleware:
-    """Placeholder: lands with issue 5."""
-
-    __slots__ = ("app",)
-
-    def __init__(self, app: ASGIApp, **options: object) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
+_logger = logging.getLogger("asgi_middleware.request_id")
+_current: ContextVar[str | None] = ContextVar("asgi_middleware.request_id", default=None)
+_TRACEPARENT = b"traceparent"
+# structlog's variable for "request_id", set directly on the request path (see the helper).
+_STRUCTLOG_REQUEST_ID = structlog_contextvar("request_id")
+# The messages that open a response: the header goes on each (SPEC §5).
+_RESPONSE_STARTS = frozenset(
+    {"http.response.start", "websocket.accept", "websocket.http.response.start"}
+)
 
 
 def get_request_id() -> str | None:
-    """Return the current request's ID (placeholder)."""
-    return None
+    """Return the ID of the request being handled, or ``None`` outside a request.
+
+    Set by [`RequestIDMiddleware`][asgi_middleware.RequestIDMiddleware] for the duration of
+    each HTTP request or WebSocket session, and reset afterwards.
+
+    Added in version 0.1.0.
+    """
+    return _current.get()
 
 
 class RequestIDLogFilter(logging.Filter):
-    """Placeholder: lands with issue 5."""
+    """Add the current request ID to stdlib log records as ``record.request_id``.
+
+    Attach it to a handler and use ``%(request_id)s`` in the format. Outside a request the
+    attribute is ``default_value``. The filter never drops a record.
+
+    Args:
+        name: Passed to ``logging.Filter``.
+        default_value: What ``record.request_id`` holds outside a request.
+
+    Example:
+        ```python
+        handler.addFilter(RequestIDLogFilter())
+        handler.setFormatter(logging.Formatter("%(request_id)s %(levelname)s %(message)s"))
+        ```
+
+    Added in version 0.1.0.
+    """
+
+    def __init__(self, name: str = "", *, default_value: str | None = "-") -> None:
+        super().__init__(name)
+        self.default_value = default_value
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Set ``record.request_id``; always keep the record."""
+        request_id = _current.get()
+        record.request_id = self.default_value if request_id is None else request_id
+        return True
+
+
+class RequestIDMiddleware:
+    """Give every request an ID, taken from the client when it is safe, generated otherwise.
+
+    For `http` and `websocket` scopes the ID is read from the ``header_name`` request header
+    (when ``trust_incoming``), checked by the validator, and replaced by a fresh one when it is
+    missing or rejected. The ID is then available to everything inside the request as
+    [`get_request_id()`][asgi_middleware.get_request_id], as ``scope["state"]["request_id"]``
+    (so Starlette's ``request.state.request_id``), as ``request_id`` in structlog's contextvars
+    (every structlog event inside the request carries it), and on stdlib log records through
+    [`RequestIDLogFilter`][asgi_middleware.RequestIDLogFilter]. The response header is set on
+    ``http.response.start``, ``websocket.accept`` and a WebSocket denial response, replacing a
+    value the app set, never duplicated. `lifespan` and other scope types pass through.
+
+    The scope is never edited: the app gets a new scope with a new ``state`` dict (a copy of the
+    server's) and, when the request header changed, a new header list.
+
+    Args:
+        app: The ASGI application to wrap.
+        header_name: The request and response header holding the ID.
+        update_request_header: Whether the app sees the ID in the request header when it was
+            generated or replaced (as asgi-correlation-id does).
+        generator: Returns a new ID; it must return a ``str`` the built-in check accepts
+            (checked once at start-up). Default:
+            [`uuid4_hex`][asgi_middleware.request_id.uuid4_hex];
+            [`uuid7_hex`][asgi_middleware.request_id.uuid7_hex] gives time-ordered IDs.
+        validator: An extra check of an incoming ID (a ``str``), such as "UUIDs only". It runs
+            after the built-in check, which always applies: 1 to 128 characters of letters,
+            digits and ``-_.:;=+/@~``. ``None`` (the default) adds nothing.
+        transformer: Changes every ID before use (for example ``str.lower``). A result the
+            built-in check rejects is replaced by a generated ID.
+        trust_incoming: Whether to use an ID from the client at all. ``False`` always generates,
+            for services on the edge of an untrusted network.
+        response_header: Whether to send the ID back in the response header.
+        traceparent: Whether to take the trace-id of a valid W3C ``traceparent`` header as the
+            ID when no usable request-ID header came in (only with ``trust_incoming``).
+
+    Security:
+        An incoming ID is client input that ends up in logs and headers. The built-in check
+        rejects control characters, whitespace, quotes, backslashes, ``<>``, ``%`` and anything
+        over 128 characters, so it cannot forge log lines, break quoted log formats or inject
+        headers. A rejected value is replaced, and never logged.
+
+    Example:
+        ```python
+        app = RequestIDMiddleware(app, generator=uuid7_hex)
+        ```
+
+    Added in version 0.1.0.
+    """
+
+    __slots__ = (
+        "_extra_check",
+        "_generate",
+        "_header",
+        "_respond",
+        "_trace",
+        "_transform",
+        "_trust",
+        "_update_request",
+        "app",
+    )
+    _compose_role = "request_id"
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        header_name: str = "X-Request-ID",
+        update_request_header: bool = True,
+        generator: Callable[[], str] = uuid4_hex,
+        validator: Callable[[str], bool] | None = None,
+        transformer: Callable[[str], str] | None = None,
+        trust_incoming: bool = True,
+        response_header: bool = True,
+        traceparent: bool = False,
+    ) -> None:
+        self.app = app
+        self._header = require_token("header_name", header_name).lower().encode("ascii")
+        self._update_request = require_bool("update_request_header", update_request_header)
+        self._generate = require_callable("generator", generator)
+        self._extra_check = None if validator is None else require_callable("validator", validator)
+        self._transform = (
+            None if transformer is None else require_callable("transformer", transformer)
+        )
+        self._trust = require_bool("trust_incoming", trust_incoming)
+        self._respond = require_bool("response_header", response_header)
+        self._trace = require_bool("traceparent", traceparent)
+        # A common mistake is generator=uuid.uuid4, which returns a UUID, not a str: caught here.
+        sample: object = generator()
+        if not isinstance(sample, str) or not is_safe_id_text(sample):
+            msg = (
+                "generator must return a str of 1 to 128 letters, digits or -_.:;=+/@~, "
+                f"got {sample!r}"
+            )
+            raise (TypeError if not isinstance(sample, str) else ValueError)(msg)
+
+    def _from_header(self, raw: bytes) -> str | None:
+        if is_safe_id(raw):
+            value = raw.decode("ascii")
+            if self._extra_check is None or self._extra_check(value):
+                return value
+        # The raw value is client input of unknown content: never logged (SPEC §5).
+        _logger.debug("replaced an invalid %s request header", self._header.decode())
+        return None
+
+    def _resolve(self, scope: Scope) -> tuple[str, bytes, Any]:
+        """Return the request ID, its header value and the app's request headers."""
+        headers = scope.get("headers", ())
+        raw = find_header(headers, self._header)
+        incoming = None
+        accepted = None  # the header's bytes, when its ID is used as it came
+        if self._trust:
+            if raw is not None:
+                incoming = self._from_header(raw)
+                accepted = None if incoming is None else raw
+            if incoming is None and self._trace:
+                traceparent = find_header(headers, _TRACEPARENT)
+                if traceparent is not None:
+                    incoming = trace_id_from_traceparent(traceparent)
+        request_id = self._generate() if incoming is None else incoming
+        if self._transform is not None:
+            # The transformer sees client input: a result that is unsafe is not used.
+            transformed: object = self._transform(request_id)
+            if isinstance(transformed, str) and is_safe_id_text(transformed):
+                request_id = transformed
+            else:
+                request_id = self._generate()
+        if accepted is not None and request_id is incoming:
+            value = accepted  # echoed as it came: no encoding, no header rebuild
+        else:
+            value = request_id.encode("ascii")  # safe, so ASCII
+            if self._update_request:
+                if raw is None:  # the usual case: one copy, no second scan
+                    headers = [*headers, (self._header, value)]
+                else:
+                    headers = set_header(headers, self._header, value)
+        return request_id, value, headers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Handle one ASGI connection."""
+        kind = scope["type"]
+        if kind != "http" and kind != "websocket":  # noqa: PLR1714 - faster than a set lookup
+            await self.app(scope, receive, send)
+            return
+        request_id, value, headers = self._resolve(scope)
+        state = scope.get("state")
+        inner_scope = {
+            **scope,
+            "headers": headers,
+            "state": {**state, "request_id": request_id} if state else {"request_id": request_id},
+        }
+        if self._respond:
+            name = self._header
+
+            # A plain function returning send's awaitable: the app awaits it directly, which
+            # saves a coroutine per message; errors still surface at the app's ``await send``.
+            def send_with_id(message: Message) -> Awaitable[None]:
+                kind = message["type"]
+                if kind == "http.response.start" or kind in _RESPONSE_STARTS:
+                    headers = with_header(message.get("headers", ()), name, value)
+                    message = {**message, "headers": headers}
+                return send(message)
+
+            inner_send: Send = send_with_id
+        else:
+            inner_send = send
+        token = _current.set(request_id)
+        structlog_token = _STRUCTLOG_REQUEST_ID.set(request_id)
+        try:
+            await self.app(inner_scope, receive, inner_send)
+        finally:
+            _STRUCTLOG_REQUEST_ID.reset(structlog_token)
+            _current.reset(token)

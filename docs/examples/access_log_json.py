@@ -1,0 +1,34 @@
+"""Production: one JSON object per line, with the request ID in every event."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from typing import TextIO
+
+import structlog
+from access_log_app import starlette_app
+
+from asgi_middleware import AccessLogMiddleware, RequestIDMiddleware, compose
+
+
+# --8<-- [start:configure]
+def configure_json_logging(stream: TextIO = sys.stdout) -> None:
+    """Configure structlog once, at start-up, before the first request."""
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,  # method, path, request_id
+            structlog.processors.add_log_level,
+            structlog.processors.TimeStamper(fmt="iso", utc=True),
+            structlog.processors.dict_tracebacks,  # exc_info -> structured "exception"
+            structlog.processors.JSONRenderer(),
+        ],
+        wrapper_class=structlog.make_filtering_bound_logger(logging.INFO),
+        logger_factory=structlog.WriteLoggerFactory(stream),
+        cache_logger_on_first_use=True,
+    )
+
+
+# --8<-- [end:configure]
+
+app = compose(starlette_app, RequestIDMiddleware, AccessLogMiddleware)

@@ -1,0 +1,130 @@
+"""The access log's field helpers: query and header redaction, escaping, the client field."""
+
+from __future__ import annotations
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from asgi_middleware._redact import (
+    DEFAULT_REDACT_QUERY_PARAMS,
+    REDACTED,
+    client_text,
+    query_redactor,
+    redact_headers,
+    redact_query,
+    safe_text,
+)
+
+SENSITIVE = frozenset(DEFAULT_REDACT_QUERY_PARAMS)
+plain_names = st.text(alphabet="abcdefghijklmnopqrstuvwxyz_", min_size=1, max_size=12).filter(
+    lambda name: name not in SENSITIVE
+)
+values = st.text(alphabet="ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789", min_size=1, max_size=12)
+spellings = st.sampled_from(["lower", "upper", "percent", "title"])
+
+
+def spell(name: str, how: str) -> str:
+    """Write a parameter name the way a client might."""
+    if how == "upper":
+        return name.upper()
+    if how == "title":
+        return name.title()
+    if how == "percent":
+        return f"%{ord(name[0]):02X}{name[1:]}"
+    return name
+
+
+@given(
+    params=st.lists(
+        st.tuples(st.one_of(st.sampled_from(sorted(SENSITIVE)), plain_names), values, spellings),
+        max_size=6,
+    )
+)
+def test_sensitive_values_never_survive(params: list[tuple[str, str, str]]) -> None:
+    """No value of a sensitive parameter, in any spelling, appears in the logged query."""
+    query = "&".join(f"{spell(name, how)}={value}" for name, value, how in params)
+    redacted = query_redactor(SENSITIVE)(query.encode("ascii"))
+
+    assert redacted == redact_query(query.encode("ascii"), SENSITIVE)
+    parts = redacted.split("&") if redacted else []
+    assert len(parts) == len(params)
+    for part, (name, value, _) in zip(parts, params, strict=True):
+        logged_value = part.partition("=")[2]
+        assert logged_value == (REDACTED if name in SENSITIVE else value)
+
+
+@given(query=st.binary(max_size=60))
+def test_redaction_never_raises_and_agrees(query: bytes) -> None:
+    """Any bytes give printable text, and the fast path agrees with the full parse."""
+    fast = query_redactor(SENSITIVE)(query)
+
+    assert fast == redact_query(query, SENSITIVE)
+    assert fast.isprintable()
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        (b"page=1", "page=1"),
+        (b"a=1&Token=x", "a=1&Token=[redacted]"),
+        (b"q=a+b", "q=a+b"),
+        (b"to%6Ben=x", "to%6Ben=[redacted]"),
+        (b"tok+en=x", "tok+en=x"),
+        (b" token=x", " token=[redacted]"),
+        (b"token", "token"),
+        (b"mytoken=x", "mytoken=x"),
+    ],
+)
+def test_query_redactor_examples(query: bytes, expected: str) -> None:
+    """Exact names only, any case, percent-encoded or padded names caught, no substrings."""
+    assert query_redactor(SENSITIVE)(query) == expected
+
+
+def test_query_redactor_without_names_only_escapes() -> None:
+    """With no names configured the query is logged as it came, control characters escaped."""
+    assert query_redactor(())(b"token=x&a=\x01") == "token=x&a=\\x01"
+    assert redact_query(b"token=x", ()) == "token=x"
+
+
+@given(text=st.text(max_size=40))
+def test_safe_text_is_printable_and_keeps_printable_text(text: str) -> None:
+    """Escaped text is printable; text that was printable comes back unchanged."""
+    escaped = safe_text(text)
+
+    assert escaped.isprintable()
+    if text.isprintable():
+        assert escaped == text
+
+
+def test_redact_headers_joins_repeats_and_redacts_every_copy() -> None:
+    """Repeated headers join with ", "; a redacted name stays one "[redacted]"."""
+    headers = [
+        (b"Cookie", b"a=1"),
+        (b"cookie", b"b=2"),
+        (b"Accept", b"x"),
+        (b"accept", b"y"),
+        (b"X-Bin", b"\x1b"),
+    ]
+
+    assert redact_headers(headers, frozenset({b"cookie"})) == {
+        "cookie": REDACTED,
+        "accept": "x, y",
+        "x-bin": "\\x1b",
+    }
+
+
+@pytest.mark.parametrize(
+    ("client", "expected"),
+    [
+        (("1.2.3.4", 80), "1.2.3.4:80"),
+        (("2001:db8::1", 443), "[2001:db8::1]:443"),
+        (("unix\nsock", 0), "unix\\nsock:0"),
+        (None, None),
+        ("1.2.3.4:80", None),
+        ((1, 2, 3), None),
+    ],
+)
+def test_client_text(client: object, expected: str | None) -> None:
+    """host:port, IPv6 bracketed, escaped; anything but a pair gives ``None``."""
+    assert client_text(client) == expected
