@@ -1,36 +1,45 @@
-"""Authentication (placeholder until issue 6 lands)."""
+"""Authentication: ``AuthenticationMiddleware`` and its backends (SPEC §8).
+
+``scope["user"]`` and ``scope["auth"]`` follow Starlette's interface, so ``request.user``,
+``request.auth`` and ``@requires`` work unchanged in Starlette and FastAPI apps.
+"""
 
 from __future__ import annotations
 
-from asgi_middleware._types import ASGIApp, Receive, Scope, Send
+from asgi_middleware.auth._models import (
+    AuthCredentials,
+    AuthenticationError,
+    AuthError,
+    AuthResult,
+    BaseUser,
+    InvalidRequestError,
+    PermissionDeniedError,
+    SimpleUser,
+    UnauthenticatedUser,
+)
+from asgi_middleware.auth.backends import (
+    APIKeyBackend,
+    AuthBackend,
+    BasicAuthBackend,
+    BearerTokenBackend,
+)
+from asgi_middleware.auth.jwt import JWTBackend
+from asgi_middleware.auth.middleware import AuthenticationMiddleware
 
-
-class AuthenticationMiddleware:
-    """Placeholder: lands with issue 6."""
-
-    __slots__ = ("app",)
-
-    def __init__(self, app: ASGIApp, **options: object) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        await self.app(scope, receive, send)
-
-
-class BasicAuthBackend:
-    """Placeholder: lands with issue 6."""
-
-    def __init__(self, **options: object) -> None:
-        del options
-
-
-class BearerTokenBackend(BasicAuthBackend):
-    """Placeholder: lands with issue 6."""
-
-
-class APIKeyBackend(BasicAuthBackend):
-    """Placeholder: lands with issue 6."""
-
-
-class JWTBackend(BasicAuthBackend):
-    """Placeholder: lands with issue 6."""
+__all__ = [
+    "APIKeyBackend",
+    "AuthBackend",
+    "AuthCredentials",
+    "AuthError",
+    "AuthResult",
+    "AuthenticationError",
+    "AuthenticationMiddleware",
+    "BaseUser",
+    "BasicAuthBackend",
+    "BearerTokenBackend",
+    "InvalidRequestError",
+    "JWTBackend",
+    "PermissionDeniedError",
+    "SimpleUser",
+    "UnauthenticatedUser",
+]

@@ -1,0 +1,345 @@
+"""Authentication backends: the one-method protocol, Basic, Bearer and API keys.
+
+Static secrets are compared in constant time (see ``_secrets.py``); what a backend does with a
+request it cannot read is decided by the parsers in ``_parse.py``, which only ever raise the auth
+errors, so malformed input is a 400 or a 401, never a 500.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Literal, Protocol
+
+from asgi_middleware._config import require_header_value, require_strings, require_token
+from asgi_middleware._types import Scope
+from asgi_middleware.auth._challenge import challenge, require_realm, require_scope_token
+from asgi_middleware.auth._models import (
+    AuthCredentials,
+    AuthenticationError,
+    AuthResult,
+    BaseUser,
+    InvalidRequestError,
+)
+from asgi_middleware.auth._parse import (
+    B64TOKEN,
+    MAX_CREDENTIALS,
+    authorization,
+    basic_credentials,
+    cookie_value,
+    query_value,
+    split_scheme,
+)
+from asgi_middleware.auth._secrets import (
+    MaybeAwaitable,
+    Result,
+    Secrets,
+    UserPasswords,
+    one_of,
+    verified,
+)
+
+__all__ = ["APIKeyBackend", "AuthBackend", "BasicAuthBackend", "BearerTokenBackend"]
+
+_DEFAULT_SCOPES = ("authenticated",)
+_LOCATIONS = ("header", "query", "cookie")
+
+
+class AuthBackend(Protocol):
+    """What a backend implements: one async method.
+
+    ``authenticate`` returns ``None`` when the connection carries no credentials of its kind (the
+    next backend in the chain is asked), an ``(AuthCredentials, user)`` pair for valid ones, or
+    raises [`AuthenticationError`][asgi_middleware.auth.AuthenticationError] (401),
+    [`PermissionDeniedError`][asgi_middleware.auth.PermissionDeniedError] (403) or
+    [`InvalidRequestError`][asgi_middleware.auth.InvalidRequestError] (400). A backend may also
+    have a ``challenge`` attribute: the ``WWW-Authenticate`` value sent with a 401.
+
+    !!! note "versionadded"
+        0.1.0
+    """
+
+    async def authenticate(self, scope: Scope) -> tuple[AuthCredentials, BaseUser] | None:
+        """Authenticate the connection described by ``scope`` (read it, never change it)."""
+
+
+def _scopes(value: object) -> tuple[str, ...]:
+    return require_strings("scopes", value, require_scope_token)
+
+
+def _check_b64token(option: str, token: str) -> None:
+    if not token.isascii() or B64TOKEN.fullmatch(token.encode()) is None:
+        msg = f"{option} must be an RFC 6750 b64token (letters, digits, -._~+/, trailing =)"
+        raise ValueError(msg)
+
+
+def _check_key(option: str, key: str) -> None:
+    # A key that cannot arrive in a header value could never match: refuse it at start-up.
+    if not key or not key.isprintable() or not key.isascii() or key != key.strip():
+        msg = f"{option} must be non-empty visible ASCII without surrounding spaces"
+        raise ValueError(msg)
+
+
+class _BearerScheme:
+    """Reading ``Authorization: Bearer`` and the RFC 6750 challenges, shared with JWTBackend."""
+
+    __slots__ = ("_invalid", "_realm", "challenge")
+
+    def __init__(self, realm: str) -> None:
+        self._realm = require_realm("realm", realm)
+        self.challenge = challenge("Bearer", ("realm", self._realm))
+        self._invalid = challenge("Bearer", ("realm", self._realm), ("error", "invalid_token"))
+
+    def lookup(self, scope: Scope) -> AuthResult | None:  # pragma: no cover - always overridden
+        """A synchronous fast path the middleware tries first; ``None`` defers to authenticate."""
+        raise NotImplementedError
+
+    def insufficient_scope(self, scopes: Sequence[str]) -> str:
+        """Return the 403 challenge naming the ``scopes`` needed (RFC 6750 §3.1)."""
+        extra = [("scope", " ".join(scopes))] if scopes else []
+        params = (("realm", self._realm), ("error", "insufficient_scope"))
+        return challenge("Bearer", *params, extra=extra)
+
+    def invalid_token(self) -> AuthenticationError:
+        """The error for a token that was presented but is not valid."""
+        return AuthenticationError(challenge=self._invalid)
+
+    def bearer_token(self, scope: Scope, *, check: bool = True) -> bytes | None:
+        """Return the request's bearer token, or ``None`` without ``Authorization: Bearer``.
+
+        ``check=False`` skips the ``b64token`` syntax check, for a caller whose parser checks
+        the token's characters itself (PyJWT does).
+        """
+        value = authorization(scope)
+        if value is None:
+            return None
+        if value.startswith(b"Bearer "):  # the spelling of RFC 6750 §2.1: no split needed
+            token = value[7:].strip(b" \t")
+        else:
+            scheme, token = split_scheme(value)
+            if scheme != b"bearer":
+                return None
+        if not token or (check and B64TOKEN.fullmatch(token) is None):
+            raise self.invalid_token()
+        return token
+
+
+class BearerTokenBackend(_BearerScheme):
+    """Bearer tokens (RFC 6750) from the ``Authorization`` header.
+
+    A request without ``Authorization: Bearer ...`` is not this backend's (the chain goes on); a
+    malformed or unknown token is a 401 whose challenge says ``error="invalid_token"`` (RFC 6750
+    §3.1). Tokens are never read from the query string or a form body (RFC 6750 §2.2-2.3: they
+    leak into logs and caches).
+
+    Args:
+        tokens: Accepted tokens: a list (each gets ``scopes`` and the user ``token-<index>``, so
+            logs never show a token) or a mapping from token to an ``(AuthCredentials, user)``
+            pair. Compared in constant time.
+        verify: Instead of ``tokens``: ``verify(token)``, sync or async, returning a
+            ``(credentials, user)`` pair, or ``None`` for an invalid token.
+        scopes: Scopes granted to every token of a ``tokens`` list.
+        realm: The ``realm`` of the ``WWW-Authenticate`` challenge.
+
+    Example:
+        ```python
+        BearerTokenBackend(tokens=[os.environ["API_TOKEN"]], scopes=["items:read"])
+        ```
+
+    !!! note "versionadded"
+        0.1.0
+    """
+
+    __slots__ = ("_secrets", "_verify")
+
+    def __init__(
+        self,
+        *,
+        tokens: Iterable[str] | Mapping[str, Result] | None = None,
+        verify: Callable[[str], MaybeAwaitable] | None = None,
+        scopes: Sequence[str] = _DEFAULT_SCOPES,
+        realm: str = "api",
+    ) -> None:
+        super().__init__(realm)
+        granted = _scopes(scopes)
+        self._verify = one_of("tokens", tokens, verify)
+        self._secrets = (
+            None
+            if tokens is None
+            else Secrets("tokens", tokens, granted, label="token", check=_check_b64token)
+        )
+
+    def lookup(self, scope: Scope) -> AuthResult | None:
+        """Return the result for a known static token sent as ``Bearer <token>``, else ``None``.
+
+        The middleware calls this synchronous fast path first; ``None`` (no or another token,
+        other spelling, ``verify`` configured) leaves the decision to :meth:`authenticate`.
+
+        Raises:
+            InvalidRequestError: ``Authorization`` is repeated.
+        """
+        secrets = self._secrets
+        if secrets is None:
+            return None
+        value = authorization(scope)
+        if value is None or not value.startswith(b"Bearer "):
+            return None
+        return secrets.lookup(value[7:])
+
+    async def authenticate(self, scope: Scope) -> tuple[AuthCredentials, BaseUser] | None:
+        """Authenticate a bearer token; see the class docstring."""
+        token = self.bearer_token(scope)
+        if token is None:
+            return None
+        if self._secrets is not None:
+            result = self._secrets.lookup(token)
+        else:
+            result = await verified(self._verify, token.decode("ascii"))  # type: ignore[arg-type]
+        if result is None:
+            raise self.invalid_token()
+        return result
+
+
+class BasicAuthBackend:
+    """HTTP Basic authentication (RFC 7617).
+
+    The challenge is ``Basic realm="...", charset="UTF-8"``, so browsers send UTF-8 (RFC 7617
+    §2.1). Bad base64, bytes that are not UTF-8 or a missing colon are a 401, like a wrong
+    password. Send Basic credentials only over HTTPS: they are a reversible encoding.
+
+    Args:
+        users: A mapping of username to password. Every request compares the presented name and
+            password against every entry, both parts always, in constant time; for many users or
+            hashed passwords, use ``verify``.
+        verify: Instead of ``users``: ``verify(username, password)``, sync or async, returning a
+            ``(credentials, user)`` pair or ``None``. Use a constant-time password hash check.
+        scopes: Scopes granted to every user of ``users``.
+        realm: The ``realm`` of the challenge, which browsers show in their login dialog.
+
+    Example:
+        ```python
+        BasicAuthBackend(users={"admin": os.environ["ADMIN_PASSWORD"]}, realm="admin")
+        ```
+
+    !!! note "versionadded"
+        0.1.0
+    """
+
+    __slots__ = ("_users", "_verify", "challenge")
+
+    def __init__(
+        self,
+        *,
+        users: Mapping[str, str] | None = None,
+        verify: Callable[[str, str], MaybeAwaitable] | None = None,
+        scopes: Sequence[str] = _DEFAULT_SCOPES,
+        realm: str = "api",
+    ) -> None:
+        self.challenge = challenge(
+            "Basic", ("realm", require_realm("realm", realm)), ("charset", "UTF-8")
+        )
+        granted = _scopes(scopes)
+        self._verify = one_of("users", users, verify)
+        self._users = None if users is None else UserPasswords("users", users, granted)
+
+    async def authenticate(self, scope: Scope) -> tuple[AuthCredentials, BaseUser] | None:
+        """Authenticate Basic credentials; see the class docstring."""
+        value = authorization(scope)
+        if value is None:
+            return None
+        scheme, token = split_scheme(value)
+        if scheme != b"basic":
+            return None
+        username, password = basic_credentials(token)
+        if self._users is not None:
+            result: AuthResult | None = self._users.lookup(username, password)
+        else:
+            result = await verified(self._verify, username, password)  # type: ignore[arg-type]
+        if result is None:
+            raise AuthenticationError
+        return result
+
+
+class APIKeyBackend:
+    """API keys from a header, a query parameter or a cookie.
+
+    A request without the key is not this backend's (the chain goes on); an empty, oversized or
+    unknown key is a 401, a repeated header or parameter a 400. There is no registered
+    authentication scheme for API keys, so the challenge is ``APIKey realm="...", in="header",
+    name="X-API-Key"``: well-formed (RFC 9110 §11.6.1) and it tells a client where the key goes.
+
+    Args:
+        keys: Accepted keys: a list (each gets ``scopes`` and the user ``key-<index>``) or a
+            mapping from key to an ``(AuthCredentials, user)`` pair. Compared in constant time.
+        verify: Instead of ``keys``: ``verify(key)``, sync or async, returning a
+            ``(credentials, user)`` pair or ``None``.
+        name: The header, query parameter or cookie name; header names match in any case.
+        location: ``"header"``, ``"query"`` or ``"cookie"``. Keys in a query string end up in
+            access logs and browser history: prefer a header.
+        scopes: Scopes granted to every key of a ``keys`` list.
+        realm: The ``realm`` of the challenge.
+
+    Example:
+        ```python
+        APIKeyBackend(keys=[os.environ["PARTNER_KEY"]], name="X-API-Key")
+        ```
+
+    !!! note "versionadded"
+        0.1.0
+    """
+
+    __slots__ = ("_location", "_name", "_secrets", "_verify", "challenge")
+
+    def __init__(
+        self,
+        *,
+        keys: Iterable[str] | Mapping[str, Result] | None = None,
+        verify: Callable[[str], MaybeAwaitable] | None = None,
+        name: str = "X-API-Key",
+        location: Literal["header", "query", "cookie"] = "header",
+        scopes: Sequence[str] = _DEFAULT_SCOPES,
+        realm: str = "api",
+    ) -> None:
+        if location not in _LOCATIONS:
+            msg = f'location must be "header", "query" or "cookie", got {location!r}'
+            raise ValueError(msg)
+        self._location = location
+        token = require_token("name", name)
+        self._name = (token.lower() if location == "header" else token).encode("ascii")
+        params = (("realm", require_realm("realm", realm)), ("in", location), ("name", name))
+        self.challenge = require_header_value("challenge", challenge("APIKey", *params))
+        granted = _scopes(scopes)
+        self._verify = one_of("keys", keys, verify)
+        self._secrets = (
+            None if keys is None else Secrets("keys", keys, granted, label="key", check=_check_key)
+        )
+
+    def _key(self, scope: Scope) -> bytes | None:
+        if self._location == "header":
+            found: bytes | None = None
+            for key, value in scope.get("headers", ()):
+                if key == self._name or key.lower() == self._name:
+                    if found is not None:
+                        detail = "Repeated API key header"
+                        raise InvalidRequestError(detail)
+                    found = value
+            return found
+        if self._location == "query":
+            return query_value(scope.get("query_string", b""), self._name)
+        return cookie_value(scope, self._name)
+
+    async def authenticate(self, scope: Scope) -> tuple[AuthCredentials, BaseUser] | None:
+        """Authenticate an API key; see the class docstring."""
+        key = self._key(scope)
+        if key is None:
+            return None
+        key = key.strip(b" \t")
+        if not key or len(key) > MAX_CREDENTIALS:
+            raise AuthenticationError
+        if self._secrets is not None:
+            result = self._secrets.lookup(key)
+        else:
+            # latin-1 maps every byte, so a key with odd bytes reaches verify and fails there.
+            result = await verified(self._verify, key.decode("latin-1"))  # type: ignore[arg-type]
+        if result is None:
+            raise AuthenticationError
+        return result
