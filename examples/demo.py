@@ -15,12 +15,34 @@ from collections.abc import AsyncIterator
 
 import anyio
 from starlette.applications import Starlette
+from starlette.authentication import requires
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
-from asgi_middleware import LayerLike, Receive, Scope, Send, compose
+from asgi_middleware import (
+    AccessLogMiddleware,
+    AuthenticationMiddleware,
+    BearerTokenBackend,
+    CompressionMiddleware,
+    CORSMiddleware,
+    Layer,
+    LayerLike,
+    Receive,
+    RequestIDMiddleware,
+    Scope,
+    Send,
+    TimingMiddleware,
+    compose,
+    get_request_id,
+    record_timing,
+)
+
+#: Where a single-page app under development would run; the demo lets it call the API.
+SPA_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
+#: A made-up bearer token for ``/private``; a real service loads secrets from its environment.
+DEMO_TOKEN = "demo-token-change-me"  # noqa: S105 - a published demo value, not a secret
 
 
 async def raw_app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -47,7 +69,8 @@ async def index(request: Request) -> JSONResponse:
         {
             "service": "asgi-middleware demo",
             "stack": [_name(layer) for layer in STACK],
-            "endpoints": ["/", "/stream", "/boom", "/raw/", "/ws"],
+            "endpoints": ["/", "/stream", "/boom", "/private", "/raw/", "/ws"],
+            "request_id": get_request_id(),
         }
     )
 
@@ -69,6 +92,13 @@ async def stream(request: Request) -> StreamingResponse:
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
+@requires("authenticated")
+async def private(request: Request) -> JSONResponse:
+    """Answer only requests with the demo's bearer token (``Authorization: Bearer ...``)."""
+    record_timing("lookup", 0.2, "user lookup")
+    return JSONResponse({"user": request.user.display_name, "scopes": request.auth.scopes})
+
+
 async def boom(request: Request) -> JSONResponse:
     """Fail on purpose, to show what an unhandled exception looks like from outside."""
     msg = "the demo's deliberate failure"
@@ -87,13 +117,32 @@ starlette_app = Starlette(
         Route("/", index),
         Route("/stream", stream),
         Route("/boom", boom),
+        Route("/private", private),
         Mount("/raw", app=raw_app),
         WebSocketRoute("/ws", echo),
     ]
 )
 
 #: The recommended order, outermost first: CORS, request ID, access log, timing, auth, compression.
-#: Each middleware joins this tuple as it lands.
-STACK: tuple[LayerLike, ...] = ()
+STACK: tuple[LayerLike, ...] = (
+    Layer(
+        CORSMiddleware,
+        allow_origins=SPA_ORIGINS,
+        allow_methods=("GET", "POST"),
+        allow_headers=("Authorization",),
+        expose_headers=("X-Request-ID", "Server-Timing"),
+        websocket_origins=(*SPA_ORIGINS, "http://127.0.0.1:8000"),
+    ),
+    RequestIDMiddleware,
+    AccessLogMiddleware,
+    Layer(TimingMiddleware, timing_allow_origin=list(SPA_ORIGINS)),
+    # Anonymous requests go through; /private asks for the "authenticated" scope itself.
+    Layer(
+        AuthenticationMiddleware,
+        backend=BearerTokenBackend(tokens=[DEMO_TOKEN]),
+        allow_anonymous=True,
+    ),
+    CompressionMiddleware,
+)
 
 app = compose(starlette_app, *STACK)

@@ -12,6 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
+import structlog
 from websockets.sync.client import connect
 
 from asgi_middleware import ASGIApp, Layer, Receive, Scope, Send
@@ -62,6 +63,39 @@ async def test_demo_stream_raw_and_boom() -> None:
     assert stream.text.splitlines() == [f'{{"tick": {n}}}' for n in range(5)]
     assert raw.text == "hello from a raw ASGI app\n"
     assert boom.status_code == 500
+
+
+@pytest.mark.anyio
+async def test_demo_stack_acts_on_every_response() -> None:
+    """Every layer of the demo's stack leaves its mark on one cross-origin, gzip-accepting GET."""
+    headers = {"origin": demo.SPA_ORIGINS[0], "accept-encoding": "gzip"}
+    with structlog.testing.capture_logs() as events:
+        async with asgi_client(demo.app) as client:
+            response = await client.get("/stream", headers=headers)
+    request_id = response.headers["x-request-id"]
+    assert response.headers["access-control-allow-origin"] == demo.SPA_ORIGINS[0]
+    assert "x-request-id" in response.headers["access-control-expose-headers"].lower()
+    assert response.headers["server-timing"].startswith("app;dur=")
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.text.splitlines()[0] == '{"tick": 0}'
+    access = [event for event in events if event["event"] == "http_request"]
+    assert [(e["path"], e["status"], e["request_id"]) for e in access] == [
+        ("/stream", 200, request_id)
+    ]
+
+
+@pytest.mark.anyio
+async def test_demo_private_needs_the_token() -> None:
+    """/private refuses anonymous requests and answers the demo token's holder."""
+    async with asgi_client(demo.app) as client:
+        anonymous = await client.get("/private")
+        holder = await client.get(
+            "/private", headers={"authorization": f"Bearer {demo.DEMO_TOKEN}"}
+        )
+    assert anonymous.status_code == 403
+    assert holder.status_code == 200
+    assert holder.json()["scopes"] == ["authenticated"]
+    assert "lookup;dur=0.200" in holder.headers["server-timing"]
 
 
 class _Secretive:
