@@ -13,7 +13,7 @@ import structlog
 from structlog.testing import LogCapture
 
 from tests.asgi import asgi_client
-from tests.test_docs_examples import app_of, load, sibling_imports
+from tests.samples import app_of, load, sibling_imports
 
 __all__ = ["sibling_imports"]  # the autouse fixture that lets samples import their siblings
 

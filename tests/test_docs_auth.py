@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import base64
-import importlib.util
 import json
-import sys
 import time
-from pathlib import Path
 from types import ModuleType
 from typing import Any
 
@@ -21,30 +18,9 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from asgi_middleware import ASGIApp, Receive, Scope, Send
 from tests.asgi import asgi_client
 from tests.live import ServeApp
+from tests.samples import app_of, load
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 TIMEOUT = 5.0
-
-
-def load(name: str) -> ModuleType:
-    """Import docs/examples/<name>.py afresh (after the test has set its environment)."""
-    module_name = f"docs_examples_{name}"
-    spec = importlib.util.spec_from_file_location(module_name, EXAMPLES / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[module_name]
-    return module
-
-
-def app_of(module: ModuleType) -> ASGIApp:
-    """The module's ``app``."""
-    app: ASGIApp = module.app
-    return app
 
 
 def basic(user: str, password: str) -> dict[str, str]:

@@ -3,34 +3,14 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
-import sys
 import zlib
-from pathlib import Path
-from types import ModuleType
 
 import pytest
 
 from tests.asgi import asgi_client, http_scope, run
+from tests.samples import load
 
 pytestmark = pytest.mark.anyio
-
-EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
-
-
-def load(name: str) -> ModuleType:
-    """Import docs/examples/<name>.py afresh under a private module name."""
-    module_name = f"docs_compression_{name}"
-    spec = importlib.util.spec_from_file_location(module_name, EXAMPLES / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # pydantic resolves FastAPI annotations through it
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[module_name]
-    return module
 
 
 async def test_starlette_recipe_prefers_zstd() -> None:

@@ -2,10 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import pytest
@@ -15,32 +11,17 @@ import websockets.sync.client
 from asgi_middleware import ASGIApp, CORSMiddleware
 from tests.asgi import answer_lifespan, asgi_client
 from tests.live import ServeApp, ServeTwoOrigins
+from tests.samples import EXAMPLES, load
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 SPA = "https://app.example.com"
 PREFLIGHT = {"origin": SPA, "access-control-request-method": "POST"}
 
 
-def load(name: str) -> ModuleType:
-    """Import docs/examples/<name>.py afresh under a private module name."""
-    module_name = f"docs_cors_examples_{name}"
-    spec = importlib.util.spec_from_file_location(module_name, EXAMPLES / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module
-    try:
-        spec.loader.exec_module(module)
-    finally:
-        del sys.modules[module_name]
-    return module
-
-
 def app_of(name: str, attribute: str = "app") -> Any:
-    """An attribute (by default the app) of an example module."""
+    """An attribute (by default the app) of an example module, loaded afresh."""
     return vars(load(name))[attribute]
 
 

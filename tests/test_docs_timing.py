@@ -2,22 +2,19 @@
 
 from __future__ import annotations
 
-import importlib.util
 import re
 import sys
 from collections.abc import Iterator
-from pathlib import Path
-from types import ModuleType
 
 import httpx
 import pytest
 
 from asgi_middleware import ASGIApp
 from tests.asgi import asgi_client
+from tests.samples import EXAMPLES, load
 
 pytestmark = pytest.mark.anyio
 
-EXAMPLES = Path(__file__).resolve().parent.parent / "docs" / "examples"
 PAGE = EXAMPLES.parent / "timing.md"
 
 
@@ -25,20 +22,8 @@ PAGE = EXAMPLES.parent / "timing.md"
 def fresh_modules() -> Iterator[None]:
     """Drop the example modules each test imports, so every test gets fresh module state."""
     yield
-    for name in [name for name in sys.modules if name.startswith("docs_timing_")]:
+    for name in [name for name in sys.modules if name.startswith("docs_examples_timing_")]:
         del sys.modules[name]
-
-
-def load(name: str) -> ModuleType:
-    """Import docs/examples/<name>.py afresh."""
-    module_name = f"docs_timing_{name}"
-    spec = importlib.util.spec_from_file_location(module_name, EXAMPLES / f"{name}.py")
-    assert spec is not None
-    assert spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    sys.modules[module_name] = module  # pydantic resolves FastAPI's annotations through it
-    spec.loader.exec_module(module)
-    return module
 
 
 async def get(app: ASGIApp, path: str, **headers: str) -> httpx.Response:
