@@ -8,6 +8,7 @@ access-log event for the same request carries.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
@@ -69,9 +70,22 @@ def events() -> Iterator[list[MutableMapping[str, Any]]]:
 
 
 def _access_events(events: list[MutableMapping[str, Any]]) -> list[tuple[str, int, str]]:
-    return [
-        (e["path"], e["status"], e["request_id"]) for e in events if e["event"] == "http_request"
-    ]
+    """The access-log events, once one has arrived.
+
+    The event is written when the app returns, in the server's thread, which can be just after
+    the browser has the whole response: wait for it briefly rather than race it.
+    """
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        found = [
+            (e["path"], e["status"], e["request_id"])
+            for e in events
+            if e["event"] == "http_request"
+        ]
+        if found:
+            return found
+        time.sleep(0.01)
+    return []
 
 
 def test_page_reads_the_request_id_the_access_log_recorded(
