@@ -17,10 +17,10 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
+from asgi_middleware._config import TOKEN_BYTES
+
 __all__ = ["negotiate", "parse_accept_encoding"]
 
-# RFC 9110 §5.6.2 token characters (bytes form).
-_TOKEN = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # RFC 9110 §12.4.2 qvalue: at most three decimals, never above 1.
 _QVALUE = re.compile(rb"0(?:\.[0-9]{0,3})?|1(?:\.0{0,3})?")
 # RFC 9110 §8.4.1.3: recipients SHOULD treat x-gzip as gzip (and x-compress as compress).
@@ -50,7 +50,7 @@ def parse_accept_encoding(values: Iterable[bytes]) -> dict[bytes, float]:
             coding = coding.strip(_OWS).lower()
             if not coding:
                 continue
-            if _TOKEN.fullmatch(coding) is None:
+            if TOKEN_BYTES.fullmatch(coding) is None:
                 continue
             weight = _weight(params)
             if weight is None:

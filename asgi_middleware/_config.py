@@ -26,8 +26,9 @@ __all__ = [
 
 _T = TypeVar("_T")
 
-# RFC 9110 §5.6.2: token = 1*tchar.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+# RFC 9110 §5.6.2: token = 1*tchar. Shared by every module that checks tokens, as str and bytes.
+TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+TOKEN_BYTES = re.compile(TOKEN.pattern.encode("ascii"))
 # RFC 9110 §5.5: field-value characters we allow in configuration: visible ASCII, space and tab,
 # not starting or ending with whitespace. No CR, LF or NUL, so no header injection.
 _FIELD_VALUE = re.compile(r"(?:[!-~](?:[ \t!-~]*[!-~])?)?")
@@ -66,7 +67,7 @@ def require_token(option: str, value: object) -> str:
     """Return ``value`` if it is an HTTP token such as a header name (RFC 9110 §5.6.2)."""
     if not isinstance(value, str):
         raise _fail(TypeError, option, "a str", value)
-    if _TOKEN.fullmatch(value) is None:
+    if TOKEN.fullmatch(value) is None:
         raise _fail(
             ValueError, option, "an HTTP token (letters, digits and !#$%&'*+-.^_`|~)", value
         )

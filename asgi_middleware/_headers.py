@@ -30,9 +30,11 @@ __all__ = [
 
 def get_header(headers: RawHeaders, name: bytes) -> bytes | None:
     """Return the first value of header ``name`` (lower case), or ``None``."""
+    size = len(name)
     for key, value in headers:
-        # The equality test first: almost every name is already lower case.
-        if key == name or key.lower() == name:
+        # The length test first (lower() keeps the length), so most names are never lowered;
+        # then equality, since almost every name is already lower case.
+        if len(key) == size and (key == name or key.lower() == name):
             return value
     return None
 

@@ -15,12 +15,11 @@ from typing import Any
 
 from structlog.contextvars import bind_contextvars, reset_contextvars
 
-from asgi_middleware._headers import set_header
+from asgi_middleware._headers import get_header, set_header
 from asgi_middleware._types import Headers, RawHeaders
 
 __all__ = [
     "MAX_LENGTH",
-    "find_header",
     "is_safe_id",
     "is_safe_id_text",
     "structlog_contextvar",
@@ -129,18 +128,9 @@ def uuid7_hex() -> str:
     return f"{_uuid7_int():032x}"
 
 
-def find_header(headers: RawHeaders, name: bytes) -> bytes | None:
-    """``get_header`` for the request path: names of another length are skipped unlowered."""
-    size = len(name)
-    for key, value in headers:
-        if len(key) == size and (key == name or key.lower() == name):
-            return value
-    return None
-
-
 def with_header(headers: RawHeaders, name: bytes, value: bytes) -> Headers | list[Any]:
     """Return a new header list where ``name`` appears once, with ``value``, at the end."""
-    if find_header(headers, name) is None:
+    if get_header(headers, name) is None:
         # The usual case, no such header yet: one copy, no per-item work.
         return [*headers, (name, value)]
     return set_header(headers, name, value)

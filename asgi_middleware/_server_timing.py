@@ -20,6 +20,8 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
+from asgi_middleware._config import TOKEN, TOKEN_BYTES, require_token
+
 __all__ = [
     "TimingMetric",
     "check_description",
@@ -31,12 +33,9 @@ __all__ = [
     "metric_names",
 ]
 
-# RFC 9110 §5.6.2: token = 1*tchar.
-_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 # What a description may hold: visible ASCII, space and tab (RFC 9110 §5.6.4 qdtext and
 # quoted-pair, without obs-text, which recipients may decode differently).
 _DESCRIPTION = re.compile(r"[\t\x20-\x7e]*")
-_TOKEN_BYTES = re.compile(_TOKEN.pattern.encode("ascii"))
 _NEEDS_ESCAPE = re.compile(r'(["\\])')
 # One list element: anything but commas and quotes, or a quoted-string with its quoted-pairs
 # (an unterminated one runs to the end, as a recipient must not split inside it).
@@ -60,13 +59,7 @@ class TimingMetric(NamedTuple):
 
 def check_name(name: object) -> str:
     """Return ``name`` if it is a metric name (an RFC 9110 token)."""
-    if not isinstance(name, str):
-        msg = f"name must be a str, got {name!r}"
-        raise TypeError(msg)
-    if _TOKEN.fullmatch(name) is None:
-        msg = f"name must be an HTTP token (letters, digits and !#$%&'*+-.^_`|~), got {name!r}"
-        raise ValueError(msg)
-    return name
+    return require_token("name", name)
 
 
 def check_duration(duration_ms: object) -> float:
@@ -96,7 +89,7 @@ def check_description(description: object) -> str | None:
 
 def format_description(description: str) -> str:
     """Return ``description`` as a ``desc`` value: a token as is, else a quoted-string."""
-    if _TOKEN.fullmatch(description) is not None:
+    if TOKEN.fullmatch(description) is not None:
         return description
     return '"' + _NEEDS_ESCAPE.sub(r"\\\1", description) + '"'
 
@@ -118,7 +111,7 @@ def metric_names(value: bytes) -> list[bytes]:
     names: list[bytes] = []
     for element in _ELEMENT.finditer(value):
         name = element.group().split(b";", 1)[0].strip(b" \t")
-        if _TOKEN_BYTES.fullmatch(name) is not None:
+        if TOKEN_BYTES.fullmatch(name) is not None:
             names.append(name)
     return names
 

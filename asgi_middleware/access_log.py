@@ -11,6 +11,7 @@ import structlog
 from structlog.typing import BindableLogger
 
 from asgi_middleware._config import require_bool, require_strings, require_token
+from asgi_middleware._headers import get_header
 from asgi_middleware._paths import PathMatcher
 from asgi_middleware._redact import (
     DEFAULT_REDACT_HEADERS,
@@ -20,7 +21,7 @@ from asgi_middleware._redact import (
     redact_headers,
     safe_text,
 )
-from asgi_middleware._request_ids import find_header, structlog_contextvar
+from asgi_middleware._request_ids import structlog_contextvar
 from asgi_middleware._types import ASGIApp, Message, Receive, Scope, Send
 
 # The variable behind get_request_id(), read directly on the request path.
@@ -262,7 +263,7 @@ class _Settings:
 
     def user_agent(self, scope: Scope) -> str | None:
         """The ``User-Agent`` request header as escaped text, cut to a sane length."""
-        raw = find_header(scope.get("headers", ()), _USER_AGENT)
+        raw = get_header(scope.get("headers", ()), _USER_AGENT)
         return None if raw is None else safe_text(raw[:_MAX_USER_AGENT].decode("latin-1"))
 
     def log(
@@ -278,28 +279,21 @@ class _Settings:
         getattr(self.logger, level)(event, **fields)
 
 
-class _HTTPRecord:
-    """What one HTTP request did, filled in by its receive and send wrappers."""
+class _Record:
+    """What every record holds: when it started, where it goes, and how it ended."""
 
     __slots__ = (
-        "bytes_sent",
-        "complete",
         "disconnected",
         "error",
-        "finished",
         "path",
         "receive_from",
         "request_id",
-        "response_headers",
         "scope",
-        "send_error",
         "send_to",
         "settings",
         "started",
-        "status",
-        "trailers",
-        "ttfb",
     )
+    event: str  # the event name, set by each subclass
 
     def __init__(self, settings: _Settings, scope: Scope, receive: Receive, send: Send) -> None:
         self.started = perf_counter_ns()
@@ -309,16 +303,48 @@ class _HTTPRecord:
         self.send_to = send
         self.request_id = _request_id(scope)
         self.path = safe_text(scope.get("path", ""))
+        self.disconnected = False
+        self.error: BaseException | None = None
+
+    def failed(self, error: Exception) -> None:
+        self.error = error
+
+    def finish(self) -> None:
+        try:
+            self._emit()
+        # The logging path never raises into the request (SPEC §6); the failure is reported.
+        except Exception:  # noqa: BLE001
+            _diagnostics.exception("could not emit the access-log event %s", self.event)
+
+    def _emit(self) -> None:
+        raise NotImplementedError  # pragma: no cover - every subclass defines it
+
+
+class _HTTPRecord(_Record):
+    """What one HTTP request did, filled in by its receive and send wrappers."""
+
+    __slots__ = (
+        "bytes_sent",
+        "complete",
+        "finished",
+        "response_headers",
+        "send_error",
+        "status",
+        "trailers",
+        "ttfb",
+    )
+    event = HTTP_EVENT
+
+    def __init__(self, settings: _Settings, scope: Scope, receive: Receive, send: Send) -> None:
+        super().__init__(settings, scope, receive, send)
         self.status = 0
         self.ttfb: int | None = None
         self.finished: int | None = None
         self.bytes_sent = 0
         self.trailers = False
         self.complete = False
-        self.disconnected = False
         self.response_headers: Any = ()
         self.send_error: OSError | None = None
-        self.error: BaseException | None = None
 
     async def receive(self) -> Message:
         message = await self.receive_from()
@@ -356,17 +382,10 @@ class _HTTPRecord:
         if error is not self.send_error:
             self.error = error
 
-    def finish(self) -> None:
+    def _emit(self) -> None:
         if not self.status:
             closed = self.disconnected and self.error is None
             self.status = _CLIENT_CLOSED if closed else 500
-        try:
-            self._emit()
-        # The logging path never raises into the request (SPEC §6); the failure is reported.
-        except Exception:  # noqa: BLE001
-            _diagnostics.exception("could not emit the access-log event %s", HTTP_EVENT)
-
-    def _emit(self) -> None:
         settings, scope, status, started = self.settings, self.scope, self.status, self.started
         if settings.exclude and settings.skip(scope, status, self.error):
             return
@@ -397,35 +416,16 @@ class _HTTPRecord:
         settings.log(HTTP_EVENT, status, self.error, fields)
 
 
-class _WebSocketRecord:
+class _WebSocketRecord(_Record):
     """What one WebSocket session did, filled in by its receive and send wrappers."""
 
-    __slots__ = (
-        "close_code",
-        "disconnected",
-        "error",
-        "path",
-        "receive_from",
-        "request_id",
-        "scope",
-        "send_to",
-        "settings",
-        "started",
-        "status",
-    )
+    __slots__ = ("close_code", "status")
+    event = WEBSOCKET_EVENT
 
     def __init__(self, settings: _Settings, scope: Scope, receive: Receive, send: Send) -> None:
-        self.started = perf_counter_ns()
-        self.settings = settings
-        self.scope = scope
-        self.receive_from = receive
-        self.send_to = send
-        self.request_id = _request_id(scope)
-        self.path = safe_text(scope.get("path", ""))
+        super().__init__(settings, scope, receive, send)
         self.status: int | None = None
         self.close_code: int | None = None
-        self.disconnected = False
-        self.error: BaseException | None = None
 
     async def receive(self) -> Message:
         message = await self.receive_from()
@@ -446,16 +446,6 @@ class _WebSocketRecord:
         elif kind == "websocket.http.response.start":
             self.status = message["status"]
         await self.send_to(message)
-
-    def failed(self, error: Exception) -> None:
-        self.error = error
-
-    def finish(self) -> None:
-        try:
-            self._emit()
-        # The logging path never raises into the request (SPEC §6); the failure is reported.
-        except Exception:  # noqa: BLE001
-            _diagnostics.exception("could not emit the access-log event %s", WEBSOCKET_EVENT)
 
     def _emit(self) -> None:
         settings, scope = self.settings, self.scope

@@ -7,7 +7,13 @@ import re
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
-from asgi_middleware._config import require_bool, require_int, require_strings, require_token
+from asgi_middleware._config import (
+    TOKEN_BYTES,
+    require_bool,
+    require_int,
+    require_strings,
+    require_token,
+)
 from asgi_middleware._headers import merge_tokens
 from asgi_middleware._origins import (
     ORIGIN_SPELLINGS,
@@ -56,8 +62,6 @@ _SAFELISTED_HEADERS = ("accept", "accept-language", "content-language", "content
 _PROBE_ORIGINS = ("https://attacker.invalid", "http://attacker.invalid")
 _WS_DENIAL = b"WebSocket origin not allowed"
 _OK_STATUS, _NO_CONTENT = 200, 204
-# RFC 9110 §9.1: a method is a token.
-_METHOD = re.compile(rb"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
 
 
 def _cors_headers(headers: RawHeaders, add: Sequence[tuple[bytes, bytes]]) -> Headers:
@@ -372,7 +376,7 @@ class CORSMiddleware:
     def _other_method(self, method: bytes) -> bytes | None:
         """The Allow-Methods value for a method not configured in exactly this spelling."""
         if self._any_method:
-            return method if _METHOD.fullmatch(method) is not None else None
+            return method if TOKEN_BYTES.fullmatch(method) is not None else None
         if method.upper() in self._method_set:
             # Browsers upper-case only the six standard methods; echo, e.g., "patch" as sent,
             # which they compare case-sensitively (Fetch, "CORS-preflight fetch").

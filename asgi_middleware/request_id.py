@@ -8,9 +8,8 @@ from contextvars import ContextVar
 from typing import Any
 
 from asgi_middleware._config import require_bool, require_callable, require_token
-from asgi_middleware._headers import set_header
+from asgi_middleware._headers import get_header, set_header
 from asgi_middleware._request_ids import (
-    find_header,
     is_safe_id,
     is_safe_id_text,
     structlog_contextvar,
@@ -183,7 +182,7 @@ class RequestIDMiddleware:
     def _resolve(self, scope: Scope) -> tuple[str, bytes, Any]:
         """Return the request ID, its header value and the app's request headers."""
         headers = scope.get("headers", ())
-        raw = find_header(headers, self._header)
+        raw = get_header(headers, self._header)
         incoming = None
         accepted = None  # the header's bytes, when its ID is used as it came
         if self._trust:
@@ -191,7 +190,7 @@ class RequestIDMiddleware:
                 incoming = self._from_header(raw)
                 accepted = None if incoming is None else raw
             if incoming is None and self._trace:
-                traceparent = find_header(headers, _TRACEPARENT)
+                traceparent = get_header(headers, _TRACEPARENT)
                 if traceparent is not None:
                     incoming = trace_id_from_traceparent(traceparent)
         request_id = self._generate() if incoming is None else incoming

@@ -12,6 +12,7 @@ from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar, cast
 
 from asgi_middleware._config import require_bool, require_callable, require_token
+from asgi_middleware._headers import get_header
 from asgi_middleware._server_timing import (
     TimingMetric,
     check_description,
@@ -47,7 +48,6 @@ _METRICS: ContextVar[list[TimingMetric] | None] = ContextVar(
 )
 
 _SERVER_TIMING = b"server-timing"
-_SERVER_TIMING_LENGTH = len(_SERVER_TIMING)
 # Room in Server-Timing for the metrics the app recorded, in bytes.
 _RECORDED_BYTES = 2048
 _PROCESS_TIME = b"x-process-time"
@@ -339,13 +339,10 @@ class TimingMiddleware:
             if message["type"] == "http.response.start":
                 ttfb = clock() - begin
                 if self._only_server_timing and not metrics:
-                    # Inlined fast path (defaults, nothing recorded): append our one entry
+                    # Fast path (defaults, nothing recorded): append our one entry
                     # unless the app sent a Server-Timing of its own to merge with.
                     headers: RawHeaders = message.get("headers", ())
-                    for key, _ in headers:
-                        if len(key) == _SERVER_TIMING_LENGTH and key.lower() == _SERVER_TIMING:
-                            break
-                    else:
+                    if get_header(headers, _SERVER_TIMING) is None:
                         decorated = dict(message)
                         own = self._own_entry % (ttfb / 1e6)
                         decorated["headers"] = [*headers, (_SERVER_TIMING, own)]

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from asgi_middleware._headers import get_header
 from asgi_middleware._request_ids import (
-    find_header,
     is_safe_id,
     is_safe_id_text,
     structlog_contextvar,
@@ -154,13 +154,13 @@ def test_uuid7_hex_sorts_in_creation_order() -> None:
     assert len(set(values)) == len(values)
 
 
-def test_find_header_matches_any_case_and_skips_other_lengths() -> None:
-    """find_header finds a mixed-case name and returns ``None`` when the name is absent."""
+def test_get_header_matches_any_case_and_skips_other_lengths() -> None:
+    """get_header finds a mixed-case name and returns ``None`` when the name is absent."""
     headers = [(b"Host", b"a"), (b"X-Request-ID", b"1"), (b"x-request-id", b"2")]
 
-    assert find_header(headers, b"x-request-id") == b"1"
-    assert find_header(headers, b"x-request-ix") is None
-    assert find_header((), b"host") is None
+    assert get_header(headers, b"x-request-id") == b"1"
+    assert get_header(headers, b"x-request-ix") is None
+    assert get_header((), b"host") is None
 
 
 def test_with_header_appends_or_replaces_without_mutating() -> None:

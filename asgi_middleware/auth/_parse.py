@@ -20,6 +20,7 @@ __all__ = [
     "basic_credentials",
     "cookie_value",
     "query_value",
+    "single_header",
     "split_scheme",
 ]
 
@@ -28,10 +29,26 @@ __all__ = [
 MAX_CREDENTIALS = 8192
 
 _AUTHORIZATION = b"authorization"
-_AUTHORIZATION_LENGTH = len(_AUTHORIZATION)
 
 # RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"=".
 B64TOKEN = re.compile(rb"[A-Za-z0-9\-._~+/]+=*")
+
+
+def single_header(scope: Scope, name: bytes, detail: str) -> bytes | None:
+    """Return the one value of request header ``name`` (lower case), or ``None`` if absent.
+
+    Raises:
+        InvalidRequestError: The header is repeated, with ``detail`` as the reason.
+    """
+    found: bytes | None = None
+    size = len(name)
+    for key, value in scope.get("headers", ()):
+        # The length test first: lower-casing every other header name would cost more.
+        if len(key) == size and (key == name or key.lower() == name):
+            if found is not None:
+                raise InvalidRequestError(detail)
+            found = value
+    return found
 
 
 def authorization(scope: Scope) -> bytes | None:
@@ -43,16 +60,7 @@ def authorization(scope: Scope) -> bytes | None:
             parameter or uses more than one method ``invalid_request``, a 400.
         AuthenticationError: The value is longer than :data:`MAX_CREDENTIALS`.
     """
-    found: bytes | None = None
-    for key, value in scope.get("headers", ()):
-        # The length test first: lower-casing every other header name would cost more.
-        if key == _AUTHORIZATION or (
-            len(key) == _AUTHORIZATION_LENGTH and key.lower() == _AUTHORIZATION
-        ):
-            if found is not None:
-                detail = "Repeated Authorization header"
-                raise InvalidRequestError(detail)
-            found = value
+    found = single_header(scope, _AUTHORIZATION, "Repeated Authorization header")
     if found is not None and len(found) > MAX_CREDENTIALS:
         raise AuthenticationError
     return found

@@ -18,7 +18,6 @@ from asgi_middleware.auth._models import (
     AuthenticationError,
     AuthResult,
     BaseUser,
-    InvalidRequestError,
 )
 from asgi_middleware.auth._parse import (
     B64TOKEN,
@@ -27,6 +26,7 @@ from asgi_middleware.auth._parse import (
     basic_credentials,
     cookie_value,
     query_value,
+    single_header,
     split_scheme,
 )
 from asgi_middleware.auth._secrets import (
@@ -315,14 +315,7 @@ class APIKeyBackend:
 
     def _key(self, scope: Scope) -> bytes | None:
         if self._location == "header":
-            found: bytes | None = None
-            for key, value in scope.get("headers", ()):
-                if key == self._name or key.lower() == self._name:
-                    if found is not None:
-                        detail = "Repeated API key header"
-                        raise InvalidRequestError(detail)
-                    found = value
-            return found
+            return single_header(scope, self._name, "Repeated API key header")
         if self._location == "query":
             return query_value(scope.get("query_string", b""), self._name)
         return cookie_value(scope, self._name)
