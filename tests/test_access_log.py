@@ -23,22 +23,11 @@ from asgi_middleware import (
 )
 from asgi_middleware.access_log import HTTP_EVENT, WEBSOCKET_EVENT
 from tests.asgi import Exchange, body, http_scope, run, start, websocket_scope
+from tests.logs import capture, logger
+
+__all__ = ["capture", "logger"]  # fixtures used by the tests below
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def capture() -> LogCapture:
-    """A LogCapture processor; its entries are the events a test's logger emitted."""
-    return LogCapture()
-
-
-@pytest.fixture
-def logger(capture: LogCapture) -> Any:
-    """A per-test structlog logger: contextvars merged, events captured, nothing global."""
-    return structlog.wrap_logger(
-        None, processors=[structlog.contextvars.merge_contextvars, capture]
-    )
 
 
 def responder(status: int = 200, chunks: tuple[bytes, ...] = (b"hello",)) -> ASGIApp:

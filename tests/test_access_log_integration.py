@@ -6,7 +6,6 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import pytest
-import structlog
 from fastapi import FastAPI
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -16,22 +15,11 @@ from structlog.testing import LogCapture
 
 from asgi_middleware import AccessLogMiddleware, ASGIApp, Layer, RequestIDMiddleware, compose
 from tests.asgi import asgi_client
+from tests.logs import capture, logger
+
+__all__ = ["capture", "logger"]  # fixtures used by the tests below
 
 pytestmark = pytest.mark.anyio
-
-
-@pytest.fixture
-def capture() -> LogCapture:
-    """The events the test's logger emitted."""
-    return LogCapture()
-
-
-@pytest.fixture
-def logger(capture: LogCapture) -> Any:
-    """A per-test structlog logger merging contextvars into captured events."""
-    return structlog.wrap_logger(
-        None, processors=[structlog.contextvars.merge_contextvars, capture]
-    )
 
 
 def starlette_app(logger: Any) -> Starlette:

@@ -2,51 +2,22 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections.abc import AsyncIterator, MutableMapping
-from typing import Any
+from collections.abc import AsyncIterator
 
 import pytest
-import structlog
 import websockets.sync.client
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
-from structlog.testing import LogCapture
 
 from asgi_middleware import AccessLogMiddleware, ASGIApp, Layer, RequestIDMiddleware, compose
 from tests.live import ServeApp
+from tests.logs import Events
 
 CHUNK = b"x" * 1000
 CHUNKS = 5
-
-
-class Events:
-    """Access-log events captured from the server's thread, with a wait for the next one."""
-
-    def __init__(self) -> None:
-        self.capture = LogCapture()
-        self.logger = structlog.wrap_logger(
-            None, processors=[structlog.contextvars.merge_contextvars, self._record]
-        )
-        self.arrived = threading.Event()
-
-    def _record(self, logger: Any, method: str, event: MutableMapping[str, Any]) -> Any:
-        try:
-            return self.capture(logger, method, event)
-        finally:
-            self.arrived.set()
-
-    def wait(self, count: int, timeout: float = 5.0) -> list[MutableMapping[str, Any]]:
-        """Return the captured events once there are ``count`` of them."""
-        deadline = time.monotonic() + timeout
-        while len(self.capture.entries) < count and time.monotonic() < deadline:
-            self.arrived.wait(0.05)
-            self.arrived.clear()
-        return list(self.capture.entries)
 
 
 def starlette_app(events: Events, log_before_last: list[int]) -> Starlette:

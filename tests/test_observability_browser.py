@@ -8,12 +8,9 @@ access-log event for the same request carries.
 
 from __future__ import annotations
 
-import time
-from collections.abc import Iterator, MutableMapping
 from typing import TYPE_CHECKING, Any
 
 import pytest
-import structlog
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -28,6 +25,7 @@ from asgi_middleware import (
     compose,
 )
 from tests.live import ServeApp, browser_fetch, html_page_app
+from tests.logs import Events
 
 if TYPE_CHECKING:
     from playwright.sync_api import Page
@@ -46,7 +44,7 @@ async def boom(request: Request) -> JSONResponse:
     raise RuntimeError(msg)
 
 
-def api(page_origin: str) -> Any:
+def api(page_origin: str, events: Events) -> Any:
     """The documented stack around a whole Starlette app, allowing ``page_origin``."""
     starlette_app = Starlette(routes=[Route("/ok", ok), Route("/boom", boom)])
     return compose(
@@ -57,43 +55,27 @@ def api(page_origin: str) -> Any:
             expose_headers=["X-Request-ID", "Server-Timing"],
         ),
         RequestIDMiddleware,
-        AccessLogMiddleware,
+        Layer(AccessLogMiddleware, logger=events.logger),
         Layer(TimingMiddleware, timing_allow_origin=[page_origin]),
     )
 
 
-@pytest.fixture
-def events() -> Iterator[list[MutableMapping[str, Any]]]:
-    """The structlog events emitted during the test, from every thread."""
-    with structlog.testing.capture_logs() as captured:
-        yield captured
+def _access_events(events: Events) -> list[tuple[str, int, str]]:
+    """The access-log events, once the first has arrived.
 
-
-def _access_events(events: list[MutableMapping[str, Any]]) -> list[tuple[str, int, str]]:
-    """The access-log events, once one has arrived.
-
-    The event is written when the app returns, in the server's thread, which can be just after
-    the browser has the whole response: wait for it briefly rather than race it.
+    The event is written in the server's thread when the app returns, which can be just after
+    the browser has the whole response: wait for it rather than race it.
     """
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline:
-        found = [
-            (e["path"], e["status"], e["request_id"])
-            for e in events
-            if e["event"] == "http_request"
-        ]
-        if found:
-            return found
-        time.sleep(0.01)
-    return []
+    return [(e["path"], e["status"], e["request_id"]) for e in events.wait(1)]
 
 
 def test_page_reads_the_request_id_the_access_log_recorded(
-    page: Page, live_server: ServeApp, events: list[MutableMapping[str, Any]]
+    page: Page, live_server: ServeApp
 ) -> None:
     """A cross-origin fetch can read X-Request-ID; the access-log event has the same ID."""
     page_server = live_server(html_page_app())
-    api_server = live_server(api(page_server.origin))
+    events = Events()
+    api_server = live_server(api(page_server.origin, events))
     page.goto(page_server.url)
     result = browser_fetch(page, f"{api_server.url}/ok")
     assert result.get("status") == 200, result
@@ -103,12 +85,11 @@ def test_page_reads_the_request_id_the_access_log_recorded(
     assert _access_events(events) == [("/ok", 200, request_id)]
 
 
-def test_page_reads_the_500_and_its_request_id(
-    page: Page, live_server: ServeApp, events: list[MutableMapping[str, Any]]
-) -> None:
+def test_page_reads_the_500_and_its_request_id(page: Page, live_server: ServeApp) -> None:
     """An unhandled exception's 500 reaches the page with CORS headers and a request ID."""
     page_server = live_server(html_page_app())
-    api_server = live_server(api(page_server.origin))
+    events = Events()
+    api_server = live_server(api(page_server.origin, events))
     page.goto(page_server.url)
     result = browser_fetch(page, f"{api_server.url}/boom")
     assert result.get("status") == 500, result
