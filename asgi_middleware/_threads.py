@@ -11,9 +11,22 @@ import asyncio
 import functools
 import sys
 from collections.abc import Callable
+from types import ModuleType
 from typing import TypeVar
 
 _T = TypeVar("_T")
+
+
+def running_trio() -> ModuleType | None:
+    """Return the ``trio`` module when called from trio, ``None`` when called from asyncio."""
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        # No asyncio loop in this thread: we were called from trio, which is therefore loaded.
+        # Only the module is returned from here: work started inside this block would carry the
+        # RuntimeError as the ``__context__`` of every exception it raises.
+        return sys.modules["trio"]
+    return None
 
 
 async def run_sync(func: Callable[..., _T], *args: object) -> _T:
@@ -24,13 +37,11 @@ async def run_sync(func: Callable[..., _T], *args: object) -> _T:
         *args: Positional arguments for ``func``.
 
     Returns:
-        What ``func`` returned; an exception it raised propagates unchanged.
+        What ``func`` returned; an exception it raised propagates unchanged (not chained).
     """
-    try:
-        loop = asyncio.get_running_loop()
-    except RuntimeError:
-        # No asyncio loop in this thread: we were awaited from trio, which is therefore loaded.
-        trio = sys.modules["trio"]
-        result: _T = await trio.to_thread.run_sync(functools.partial(func, *args))
+    call = functools.partial(func, *args)
+    trio = running_trio()
+    if trio is not None:
+        result: _T = await trio.to_thread.run_sync(call)
         return result
-    return await loop.run_in_executor(None, functools.partial(func, *args))
+    return await asyncio.get_running_loop().run_in_executor(None, call)

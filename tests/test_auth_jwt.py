@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import hashlib
 import hmac
+import inspect
 import json
 import logging
 import sys
@@ -285,12 +287,59 @@ async def test_middleware_answers_expired_token_with_401() -> None:
             "jwks_ttl must be an int >= 1",
         ),
         ({"algorithms": ["RS256"], "fetch_jwks": "x"}, TypeError, "fetch_jwks must be callable"),
+        (
+            {"algorithms": ["RS256"], "fetch_jwks": dict, "jwks_timeout": 0},
+            ValueError,
+            "jwks_timeout must be an int >= 1, got 0",
+        ),
     ],
 )
 def test_bad_options(options: dict[str, Any], error: type[Exception], message: str) -> None:
     """Bad JWT options raise at construction, naming the option."""
     with pytest.raises(error, match=message):
         JWTBackend(**options)
+
+
+def test_missing_algorithms_explains_what_to_pick_and_why() -> None:
+    """Without ``algorithms`` the TypeError names typical choices and why there is no default."""
+    with pytest.raises(TypeError) as info:
+        JWTBackend(key=SECRET)
+
+    message = str(info.value)
+    assert message.startswith("algorithms is required: ")
+    for advice in ('["RS256"]', "OpenID Connect", '["ES256"]', '["HS256"] for a shared secret'):
+        assert advice in message
+    assert "a token must not choose how it is verified" in message
+    assert "alg=none" in message
+    assert "public key as the HMAC secret" in message
+
+
+def test_signature_shows_algorithms_as_required() -> None:
+    """``help(JWTBackend)`` shows ``algorithms`` as required, not as some default value."""
+    parameter = inspect.signature(JWTBackend).parameters["algorithms"]
+
+    assert parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    assert repr(parameter.default) == "<required>"
+
+
+@pytest.mark.parametrize(
+    ("algorithms", "key", "found", "needed"),
+    [(["HS256"], "short", 5, 32), (["HS512"], SECRET, 32, 64), (["HS256"], "é" * 10, 20, 32)],
+    ids=["hs256", "hs512", "utf-8-bytes"],
+)
+def test_short_hmac_key_says_length_minimum_and_how_to_generate(
+    algorithms: list[str], key: str, found: int, needed: int
+) -> None:
+    """A short HMAC secret is refused with its length in bytes, the minimum and a key recipe."""
+    with pytest.raises(ValueError, match="key must be at least") as info:
+        JWTBackend(algorithms=algorithms, key=key)
+
+    assert str(info.value) == (
+        f"key must be at least {needed} bytes for {algorithms[0]} (RFC 7518 §3.2), got a "
+        f"{found}-byte key; generate a good one with: "
+        'python -c "import secrets; print(secrets.token_urlsafe(64))"'
+    )
+    assert key not in str(info.value)
 
 
 def test_missing_pyjwt_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -304,8 +353,12 @@ def test_missing_pyjwt_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
 # --- JWKS -----------------------------------------------------------------------------------------
 
 
+#: A scripted answer that never comes: the identity provider hangs.
+HANG: Any = object()
+
+
 class Provider:
-    """A scripted JWKS source counting its fetches."""
+    """A scripted JWKS source counting its fetches; an Exception is raised, HANG never answers."""
 
     def __init__(self, *documents: Any, delay: float = 0) -> None:
         self.documents = list(documents)
@@ -314,9 +367,11 @@ class Provider:
 
     async def __call__(self) -> Any:
         self.calls += 1
+        document = self.documents[min(self.calls, len(self.documents)) - 1]
+        if document is HANG:
+            await anyio.sleep_forever()
         if self.delay:
             await anyio.sleep(self.delay)
-        document = self.documents[min(self.calls, len(self.documents)) - 1]
         if isinstance(document, Exception):
             raise document
         return document
@@ -343,6 +398,27 @@ def jwks_backend(provider: Provider, **options: Any) -> tuple[JWTBackend, Clock]
 def keys(*items: dict[str, Any]) -> dict[str, Any]:
     """A JWKS document."""
     return {"keys": list(items)}
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    """Let other tasks run until ``condition()`` holds, for at most two seconds."""
+    with anyio.fail_after(2):
+        # Polling: the state watched belongs to the code under test, which offers no event.
+        while not condition():  # noqa: ASYNC110
+            await anyio.sleep(0.001)
+
+
+async def refreshed(backend: JWTBackend) -> None:
+    """Wait until no JWKS fetch is in flight (a background refresh has landed)."""
+    await until(lambda: backend._jwks._pending is None)  # type: ignore[union-attr]
+
+
+async def stale(provider: Provider, **options: Any) -> JWTBackend:
+    """A backend that fetched ``provider``'s first set and whose ``jwks_ttl`` has run out."""
+    backend, clock = jwks_backend(provider, jwks_ttl=60, **options)
+    await authenticate(backend, rs256("k1"))
+    clock.now += 61
+    return backend
 
 
 async def test_jwks_key_by_kid_and_cached() -> None:
@@ -438,17 +514,17 @@ async def test_jwks_unknown_kid_right_after_fetch_waits_for_interval() -> None:
 
 
 async def test_jwks_ttl_expiry_refetches() -> None:
-    """After ``jwks_ttl`` seconds the set is fetched again, and rotated keys apply."""
+    """After ``jwks_ttl`` seconds the set is fetched again, and rotated keys apply once it lands."""
     first = keys(jwk(RSA_KEY.public_key(), "k1"))
     rotated = keys(jwk(RSA_OTHER.public_key(), "k1"))
     provider = Provider(first, rotated)
-    backend, clock = jwks_backend(provider, jwks_ttl=60)
-    await authenticate(backend, rs256("k1"))
+    backend = await stale(provider)
 
-    clock.now += 61
-    _, user = await authenticate(backend, rs256("k1", key=RSA_OTHER))
+    _, before = await authenticate(backend, rs256("k1"))
+    await refreshed(backend)
+    _, after = await authenticate(backend, rs256("k1", key=RSA_OTHER))
 
-    assert user.identity == "ada"
+    assert (before.identity, after.identity) == ("ada", "ada")
     assert provider.calls == 2
 
 
@@ -484,6 +560,175 @@ async def test_jwks_fetch_failure_keeps_cached_keys(caplog: pytest.LogCaptureFix
 
     assert user.identity == "ada"
     assert "JWKS fetch failed; keeping the 1 cached keys" in caplog.text
+    assert provider.calls == 2
+
+
+async def test_jwks_fetch_survives_cancelling_the_request_that_started_it() -> None:
+    """Cancelling the request that started a fetch neither breaks the fetch nor opens a 401 window.
+
+    The waiters get the keys when the fetch lands, and a request right after is answered from
+    the cache: the abandoned request did not use up the refresh interval.
+    """
+    provider = Provider(keys(jwk(RSA_KEY.public_key(), "k1")), delay=0.2)
+    backend, _ = jwks_backend(provider)
+    owner = anyio.CancelScope()
+    users: list[str] = []
+
+    async def first() -> None:
+        with owner:
+            await authenticate(backend, rs256("k1"))
+
+    async def waiter() -> None:
+        _, user = await authenticate(backend, rs256("k1"))
+        users.append(user.identity)
+
+    async with anyio.create_task_group() as group:
+        group.start_soon(first)
+        await until(lambda: provider.calls == 1)
+        for _ in range(3):
+            group.start_soon(waiter)
+        await anyio.sleep(0.02)
+        owner.cancel()
+    _, fresh = await authenticate(backend, rs256("k1"))
+
+    assert owner.cancelled_caught
+    assert users == ["ada"] * 3
+    assert fresh.identity == "ada"
+    assert provider.calls == 1
+
+
+@pytest.mark.parametrize("anyio_backend", ["asyncio"])
+async def test_jwks_cancelled_fetch_task_releases_waiters_and_is_not_an_attempt(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A fetch task cancelled from outside frees its waiters at once and is no attempt.
+
+    The cancellation is logged, and a new request may fetch again straight away: the cancelled
+    fetch is not counted against the refresh interval.
+    """
+    provider = Provider(HANG, keys(jwk(RSA_KEY.public_key(), "k1")))
+    backend, _ = jwks_backend(provider, jwks_refresh_interval=30)
+    refused: list[str] = []
+
+    async def waiter() -> None:
+        with pytest.raises(AuthenticationError):
+            await authenticate(backend, rs256("k1"))
+        refused.append("k1")
+
+    with anyio.fail_after(1), caplog.at_level(logging.WARNING, logger="asgi_middleware.auth"):
+        async with anyio.create_task_group() as group:
+            for _ in range(2):
+                group.start_soon(waiter)
+            await until(lambda: provider.calls == 1)
+            await anyio.sleep(0.01)
+            task = backend._jwks._task  # type: ignore[union-attr]
+            assert isinstance(task, asyncio.Task)
+            task.cancel()
+        _, user = await authenticate(backend, rs256("k1"))
+
+    assert refused == ["k1", "k1"]
+    assert user.identity == "ada"
+    assert provider.calls == 2
+    assert "JWKS fetch cancelled before it finished" in caplog.text
+
+
+@pytest.mark.parametrize("loop", ["asyncio", "trio"])
+def test_jwks_fetch_cancelled_by_loop_shutdown_is_logged_and_not_an_attempt(
+    loop: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A background refresh still running when the event loop ends is cancelled cleanly.
+
+    It is logged, the run ends without error (a trio system task must not raise), and as it is
+    no attempt the next loop may fetch at once for a new kid.
+    """
+    rotated = keys(jwk(RSA_OTHER.public_key(), "k1"), jwk(RSA_KEY.public_key(), "k2"))
+    provider = Provider(keys(jwk(RSA_OTHER.public_key(), "k1")), HANG, rotated)
+    backend, clock = jwks_backend(provider, jwks_ttl=60, jwks_refresh_interval=30)
+
+    async def first_run() -> None:
+        with anyio.fail_after(1):
+            await authenticate(backend, rs256("k1", key=RSA_OTHER))
+            clock.now += 61
+            await authenticate(backend, rs256("k1", key=RSA_OTHER))
+            await until(lambda: provider.calls == 2)
+
+    with caplog.at_level(logging.WARNING, logger="asgi_middleware.auth"):
+        anyio.run(first_run, backend=loop)
+    _, user = anyio.run(authenticate, backend, rs256("k2"), backend=loop)
+
+    assert "JWKS fetch cancelled before it finished" in caplog.text
+    assert user.identity == "ada"
+    assert provider.calls == 3
+
+
+async def test_jwks_stale_keys_answer_at_once_while_the_refresh_hangs() -> None:
+    """With an expired set and a hanging provider, a known kid is answered from the cache at once.
+
+    One background refresh is started for all of them.
+    """
+    provider = Provider(keys(jwk(RSA_KEY.public_key(), "k1")), HANG)
+    backend = await stale(provider)
+
+    with anyio.fail_after(0.5):
+        for _ in range(3):
+            _, user = await authenticate(backend, rs256("k1"))
+    await until(lambda: provider.calls >= 2)
+
+    assert user.identity == "ada"
+    assert provider.calls == 2
+
+
+async def test_jwks_unknown_kid_waits_at_most_jwks_timeout(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """During a provider outage an unknown kid waits for the fetch at most ``jwks_timeout``: 401.
+
+    The hanging fetch is itself cut off after ``jwks_timeout``, logged as failed and counted
+    against the refresh interval, so the next unknown kid is refused without another fetch.
+    """
+    provider = Provider(keys(jwk(RSA_KEY.public_key(), "k1")), HANG)
+    backend = await stale(provider, jwks_timeout=1)
+
+    started = time.monotonic()
+    with caplog.at_level(logging.WARNING, logger="asgi_middleware.auth"):
+        with anyio.fail_after(3), pytest.raises(AuthenticationError):
+            await authenticate(backend, rs256("k2"))
+        waited = time.monotonic() - started
+        await refreshed(backend)
+    with pytest.raises(AuthenticationError):
+        await authenticate(backend, rs256("k3"))
+
+    assert 0.9 <= waited < 2
+    assert provider.calls == 2
+    assert "JWKS fetch failed; keeping the 1 cached keys" in caplog.text
+
+
+async def test_jwks_unknown_kid_waits_for_one_fetch_only() -> None:
+    """An unknown kid on an expired set waits for one fetch, never two in a row."""
+    provider = Provider(keys(jwk(RSA_KEY.public_key(), "k1")), delay=0.05)
+    backend = await stale(provider, jwks_refresh_interval=0)
+
+    with pytest.raises(AuthenticationError):
+        await authenticate(backend, rs256("k2"))
+
+    assert provider.calls == 2
+
+
+async def test_jwks_rotated_key_arrives_with_the_background_refresh() -> None:
+    """A rotated key (new kid) is picked up from the background refresh, without a second fetch.
+
+    The known kid that starts the refresh does not wait for it; the new kid waits for that fetch.
+    """
+    first = keys(jwk(RSA_KEY.public_key(), "k1"))
+    rotated = keys(jwk(RSA_KEY.public_key(), "k1"), jwk(RSA_OTHER.public_key(), "k2"))
+    provider = Provider(first, rotated, delay=0.2)
+    backend = await stale(provider)
+
+    with anyio.fail_after(0.1):
+        _, known = await authenticate(backend, rs256("k1"))
+    _, new = await authenticate(backend, rs256("k2", key=RSA_OTHER))
+
+    assert (known.identity, new.identity) == ("ada", "ada")
     assert provider.calls == 2
 
 

@@ -31,3 +31,16 @@ async def test_exception_propagates_unchanged() -> None:
     """An exception raised in the worker reaches the caller as the same type and message."""
     with pytest.raises(LookupError, match="from the worker"):
         await run_sync(_fail)
+
+
+async def test_exception_carries_no_spurious_context() -> None:
+    """The worker's exception is not chained to the loop detection (no "During handling of...").
+
+    Under trio the asyncio probe fails with ``RuntimeError: no running event loop``; the
+    exception from the worker must not arrive with that error as its ``__context__``.
+    """
+    with pytest.raises(LookupError) as info:
+        await run_sync(_fail)
+
+    assert info.value.__context__ is None
+    assert info.value.__cause__ is None

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from types import ModuleType
-from typing import Any, Protocol
+from typing import Any
+
+from asgi_middleware._threads import running_trio
 
 __all__ = ["JWKSCache", "KeySet"]
 
@@ -17,21 +18,6 @@ logger = logging.getLogger("asgi_middleware.auth")
 # Which JWK key type ("kty", RFC 7518 §6.1) each algorithm needs, so a token cannot pick a key of
 # another type by naming a different algorithm.
 _KEY_TYPES = {"RS": "RSA", "PS": "RSA", "ES": "EC", "Ed": "OKP"}
-
-
-class _Event(Protocol):
-    def set(self) -> None: ...
-    async def wait(self) -> Any: ...
-
-
-def _event() -> _Event:
-    """An event for the running loop: asyncio's, or trio's under trio (no anyio dependency)."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        event: _Event = sys.modules["trio"].Event()
-        return event
-    return asyncio.Event()
 
 
 Keys = dict[str | None, tuple[str, str | None, Any]]  # kid -> (kty, alg, key)
@@ -100,12 +86,23 @@ class KeySet:
         return key
 
 
-class JWKSCache:
-    """The current keys, fetched again after ``ttl`` seconds or for an unknown ``kid``.
+# Waits up to the given number of seconds for the fetch in flight, without being able to cancel it.
+_Wait = Callable[[float], Awaitable[None]]
 
-    Fetches are at least ``interval`` seconds apart, so tokens with made-up ``kid`` values cannot
-    make us hammer the identity provider; a request arriving during a fetch waits for that fetch
-    instead of starting another.
+
+class JWKSCache:
+    """The current keys, refreshed by a fetch that runs as a task of its own.
+
+    - A token whose ``kid`` is cached is answered from the cache at once, even once the set is
+      older than ``ttl``; then a refresh starts in the background (stale-while-revalidate), so a
+      slow or unreachable identity provider never holds up tokens signed with known keys.
+    - Only a token with an unknown ``kid`` waits: for one fetch at most (the one in flight, or
+      one it starts), and for at most ``timeout`` seconds, which also bounds the fetch itself.
+    - Fetches start at least ``interval`` seconds apart, failed ones included, so tokens with
+      made-up ``kid`` values cannot make us hammer the identity provider.
+    - The fetch belongs to no request (STYLE: shared work is not owned by a request): cancelling
+      the request that started it leaves it running for everyone else. A fetch that is itself
+      cancelled (the event loop shutting down) is logged and does not count as an attempt.
     """
 
     __slots__ = (
@@ -117,6 +114,8 @@ class JWKSCache:
         "_keys",
         "_keyset",
         "_pending",
+        "_task",
+        "_timeout",
         "_ttl",
     )
 
@@ -124,50 +123,116 @@ class JWKSCache:
         self,
         fetch: Callable[[], Awaitable[Any]],
         keyset: KeySet,
+        *,
         ttl: int,
         interval: int,
+        timeout: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._fetch = fetch
         self._keyset = keyset
         self._ttl = ttl
         self._interval = interval
+        self._timeout = timeout
         self._clock = clock
         self._keys: Keys = {}
         self._fetched: float | None = None
         self._attempted: float | None = None
-        self._pending: _Event | None = None
+        self._pending: _Wait | None = None
+        # The fetch task: asyncio keeps only weak references to tasks, so this one is kept here.
+        self._task: object = None
 
     def _may_fetch(self) -> bool:
         return self._attempted is None or self._clock() - self._attempted >= self._interval
+
+    def _stale(self) -> bool:
+        return self._fetched is None or self._clock() - self._fetched >= self._ttl
 
     async def key_for(self, token: bytes) -> Any:
         """Return the verification key for ``token``, or ``None`` if there is none."""
         parsed = self._keyset.header(token)
         if parsed is None:
             return None
-        stale = self._fetched is None or self._clock() - self._fetched >= self._ttl
-        if self._pending is not None or (stale and self._may_fetch()):
-            await self._update()
         key = self._keyset.select(self._keys, *parsed)
-        if key is None and (self._pending is not None or self._may_fetch()):
-            await self._update()
-            key = self._keyset.select(self._keys, *parsed)
-        return key
+        if key is not None:
+            if self._pending is None and self._stale() and self._may_fetch():
+                self._start()
+            return key
+        wait = self._pending
+        if wait is None:
+            if not self._may_fetch():
+                return None
+            wait = self._start()
+        await wait(self._timeout)
+        return self._keyset.select(self._keys, *parsed)
 
-    async def _update(self) -> None:
-        if self._pending is not None:
-            await self._pending.wait()
-            return
-        event = self._pending = _event()
-        self._attempted = self._clock()
+    def _start(self) -> _Wait:
+        """Start a fetch in a task of its own and return how to wait for it."""
+        trio = running_trio()
+        if trio is None:
+            task = asyncio.get_running_loop().create_task(
+                self._refresh(None), name="asgi_middleware JWKS fetch"
+            )
+            # A done callback runs even for a task cancelled before its first step, whose
+            # coroutine never gets to run a finally clause.
+            task.add_done_callback(lambda done: self._finish(cancelled=done.cancelled()))
+
+            async def wait(timeout: float) -> None:
+                # asyncio.wait does not cancel the task when the waiting request is cancelled.
+                await asyncio.wait({task}, timeout=timeout)
+
+        else:
+            done = trio.Event()
+            # A system task needs no nursery and outlives the request that started it.
+            task = trio.lowlevel.spawn_system_task(
+                self._system_task, trio, done, name="asgi_middleware JWKS fetch"
+            )
+
+            async def wait(timeout: float) -> None:
+                with trio.move_on_after(timeout):
+                    await done.wait()
+
+        self._task = task
+        self._pending = wait
+        return wait
+
+    async def _system_task(self, trio: ModuleType, done: Any) -> None:
+        # An exception out of a trio system task crashes the whole run. _refresh has logged and
+        # absorbed every failure, so what arrives here is trio.Cancelled at the end of the run.
         try:
-            self._keys = self._keyset.parse(await self._fetch())
-            self._fetched = self._clock()
+            await self._refresh(trio)
+        except BaseException:  # noqa: BLE001 - see above; must not propagate
+            self._finish(cancelled=True)
+        else:
+            self._finish(cancelled=False)
+        finally:
+            done.set()
+
+    async def _refresh(self, trio: ModuleType | None) -> None:
+        """Fetch and store the keys; failures are logged here, only cancellation propagates."""
+        started = self._clock()
+        try:
+            if trio is None:
+                document = await asyncio.wait_for(self._fetch(), self._timeout)
+            else:
+                with trio.fail_after(self._timeout):
+                    document = await self._fetch()
+            self._keys = self._keyset.parse(document)
         except Exception:
             logger.warning(
                 "JWKS fetch failed; keeping the %d cached keys", len(self._keys), exc_info=True
             )
-        finally:
-            self._pending = None
-            event.set()
+        else:
+            self._fetched = self._clock()
+        # Counted only once it has ended: a cancelled fetch never gets here.
+        self._attempted = started
+
+    def _finish(self, *, cancelled: bool) -> None:
+        self._pending = None
+        self._task = None
+        if cancelled:
+            logger.warning(
+                "JWKS fetch cancelled before it finished (event loop shutting down?); keeping "
+                "the %d cached keys, and the next request may fetch again",
+                len(self._keys),
+            )

@@ -31,6 +31,23 @@ _ASYMMETRIC = frozenset(
 _HMAC_MIN = {"HS256": 32, "HS384": 48, "HS512": 64}
 _MAX_JWKS = 1 << 20  # bytes read from a JWKS URL; real sets are a few KiB
 _LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
+_KEY_RECIPE = 'python -c "import secrets; print(secrets.token_urlsafe(64))"'
+
+
+class _Required(tuple[str, ...]):
+    """The default of ``algorithms``, which is required: a typed marker that shows in ``help()``.
+
+    A keyword default instead of no default, so that leaving it out gets our explanation rather
+    than Python's bare "missing 1 required keyword-only argument".
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<required>"
+
+
+_REQUIRED: Sequence[str] = _Required()
 
 
 def _load_pyjwt() -> ModuleType:
@@ -42,6 +59,15 @@ def _load_pyjwt() -> ModuleType:
 
 
 def _algorithms(value: object) -> tuple[str, ...]:
+    if value is _REQUIRED:
+        msg = (
+            "algorithms is required: pass the algorithms your identity provider signs tokens "
+            'with, e.g. algorithms=["RS256"] for most OpenID Connect providers, ["ES256"], or '
+            '["HS256"] for a shared secret. There is no default because a token must not '
+            "choose how it is verified: trusting the alg in its header lets through alg=none "
+            "tokens and tokens forged with your public key as the HMAC secret."
+        )
+        raise TypeError(msg)
     algorithms = require_strings("algorithms", value)
     known = _HMAC | _ASYMMETRIC
     bad = [item for item in algorithms if item not in known]
@@ -81,17 +107,22 @@ class JWTBackend(_BearerScheme):
     is refused, and HMAC and public-key algorithms cannot be mixed, which rules out algorithm
     confusion. ``exp`` and ``nbf`` are checked (with ``leeway``), and ``aud`` and ``iss`` when
     ``audience`` and ``issuer`` are set (then a token without them is refused). Keys are static or
-    come from a JWKS, fetched without blocking the event loop, cached for ``jwks_ttl`` seconds and
-    fetched again for an unknown ``kid`` at most once every ``jwks_refresh_interval`` seconds;
-    concurrent requests share one fetch. When the JWKS cannot be fetched the cached keys stay in
-    use and tokens signed with unknown keys get a 401 (the failure is logged).
+    come from a JWKS, fetched without blocking the event loop in a task of its own (cancelling
+    the request that started a fetch does not stop it) and cached. A token whose ``kid`` is
+    cached is answered at once, also after ``jwks_ttl``: then the set is refreshed in the
+    background. Only a token with an unknown ``kid`` waits for a fetch, once and for at most
+    ``jwks_timeout`` seconds. Fetches start at most once every ``jwks_refresh_interval`` seconds
+    and concurrent requests share one. When the JWKS cannot be fetched the cached keys stay in
+    use, tokens signed with unknown keys get a 401, and the failure is logged.
 
     The user is a ``SimpleUser`` named by the ``username_claim`` (default ``sub``) with all claims
     in ``user.claims``; the scopes come from ``scopes_claim`` (a space-separated string as in
     RFC 9068, or a list).
 
     Args:
-        algorithms: Accepted algorithms, required: ``["RS256"]``, ``["ES256"]``, ``["HS256"]``...
+        algorithms: Accepted algorithms, required (there is no default: a token must not choose
+            how it is verified): the ones your identity provider signs with, ``["RS256"]`` for
+            most OpenID Connect providers, ``["ES256"]``, or ``["HS256"]`` for a shared secret.
         key: A static key: the HMAC secret (at least as long as the hash), or a PEM public key or
             ``cryptography`` public key object.
         jwks_url: Instead of ``key``: an https URL of a JSON Web Key Set (RFC 7517 §5).
@@ -103,9 +134,12 @@ class JWTBackend(_BearerScheme):
         required_claims: Claims every token must have.
         username_claim: The claim naming the user; a token without it (as a str) is refused.
         scopes_claim: The claim holding the granted scopes.
-        jwks_ttl: Seconds a fetched JWKS is used before it is fetched again.
-        jwks_refresh_interval: Minimum seconds between two fetches (unknown ``kid``, failures).
-        jwks_timeout: Seconds a ``jwks_url`` fetch may take.
+        jwks_ttl: Seconds after which a fetched JWKS is refreshed in the background (its keys
+            stay in use meanwhile).
+        jwks_refresh_interval: Minimum seconds between the starts of two fetches (unknown
+            ``kid``, expiry, failures).
+        jwks_timeout: Seconds a JWKS fetch (``jwks_url`` or ``fetch_jwks``) may take, and the
+            longest a request with an unknown ``kid`` waits for one.
         realm: The ``realm`` of the ``WWW-Authenticate`` challenge.
 
     Example:
@@ -127,7 +161,7 @@ class JWTBackend(_BearerScheme):
     def __init__(
         self,
         *,
-        algorithms: Sequence[str],
+        algorithms: Sequence[str] = _REQUIRED,
         key: str | bytes | object | None = None,
         jwks_url: str | None = None,
         fetch_jwks: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
@@ -171,19 +205,20 @@ class JWTBackend(_BearerScheme):
             raise ValueError(msg)
         ttl = require_int("jwks_ttl", jwks_ttl, minimum=1)
         interval = require_int("jwks_refresh_interval", jwks_refresh_interval, minimum=0)
+        timeout = require_int("jwks_timeout", jwks_timeout, minimum=1)
         if fetch_jwks is None:
             url = _jwks_url(str(jwks_url)) if isinstance(jwks_url, str) else jwks_url
             if not isinstance(url, str):
                 msg = f"jwks_url must be a str, got {jwks_url!r}"
                 raise TypeError(msg)
-            timeout = require_int("jwks_timeout", jwks_timeout, minimum=1)
 
             async def fetch() -> Any:
                 return await run_sync(_download, url, timeout)
 
             fetch_jwks = fetch
         keys = KeySet(pyjwt, self._algorithms)
-        self._jwks = JWKSCache(require_callable("fetch_jwks", fetch_jwks), keys, ttl, interval)
+        fetch_jwks = require_callable("fetch_jwks", fetch_jwks)
+        self._jwks = JWKSCache(fetch_jwks, keys, ttl=ttl, interval=interval, timeout=timeout)
 
     def lookup(self, scope: Scope) -> AuthResult | None:
         """Authenticate synchronously with a static key; ``None`` without a token or with a JWKS.
@@ -274,7 +309,11 @@ def _static_key(pyjwt: ModuleType, algorithms: list[str], key: object) -> object
         secret = key.encode() if isinstance(key, str) else key
         needed = max(_HMAC_MIN[name] for name in algorithms)
         if len(secret) < needed:
-            msg = f"key must be at least {needed} bytes for {'/'.join(algorithms)} (RFC 7518 §3.2)"
+            # The length, never the secret itself: it would end up in logs and tracebacks.
+            msg = (
+                f"key must be at least {needed} bytes for {'/'.join(algorithms)} (RFC 7518 §3.2), "
+                f"got a {len(secret)}-byte key; generate a good one with: {_KEY_RECIPE}"
+            )
             raise ValueError(msg)
     implementations = pyjwt.algorithms.get_default_algorithms()
     prepared = [_prepare(implementations[name], name, key) for name in algorithms]
