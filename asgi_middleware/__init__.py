@@ -15,6 +15,7 @@ from asgi_middleware.auth import (
     BasicAuthBackend,
     BearerTokenBackend,
     JWTBackend,
+    requires,
 )
 from asgi_middleware.compose import Layer, LayerLike, compose
 from asgi_middleware.compression import CompressionMiddleware, GZipMiddleware
@@ -45,6 +46,7 @@ __all__ = [
     "compose",
     "get_request_id",
     "record_timing",
+    "requires",
 ]
 
 __version__ = "0.1.0.dev0"

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import json
+import time
 from collections.abc import Mapping
 from typing import Any
 
 import anyio
+import jwt as pyjwt
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from starlette.authentication import AuthenticationError as StarletteAuthenticationError
 
 from asgi_middleware import ASGIApp, Receive, Scope, Send
 from asgi_middleware.auth import (
@@ -23,6 +26,7 @@ from asgi_middleware.auth import (
     BasicAuthBackend,
     BearerTokenBackend,
     InvalidRequestError,
+    JWTBackend,
     PermissionDeniedError,
     SimpleUser,
     UnauthenticatedUser,
@@ -667,3 +671,170 @@ async def test_verify_backend_through_middleware() -> None:
     assert ok[0]["status"] == 200
     assert app.scopes[0]["user"] == SimpleUser("verified")
     assert refused == refusal(401, "Invalid credentials", INVALID_TOKEN)
+
+
+# --- Chains of backends for the same scheme -------------------------------------------------------
+
+JWT_KEY = "chain-test-hs256-secret-32-bytes!!"
+
+
+def jwt_token(subject: str = "jwt-user") -> str:
+    """An HS256 token for ``JWT_KEY``, valid for five minutes."""
+    claims = {"sub": subject, "scope": "read", "exp": int(time.time()) + 300}
+    return pyjwt.encode(claims, JWT_KEY, algorithm="HS256")
+
+
+def bearer_chain(order: str) -> tuple[AuthenticationMiddleware, Recorder]:
+    """The static bearer backend and an HS256 JWT backend, in ``order`` ("static-first"...)."""
+    app = Recorder()
+    static = BearerTokenBackend(tokens=[TOKEN], scopes=["read"])
+    jwt_backend = JWTBackend(algorithms=["HS256"], key=JWT_KEY)
+    backends: list[AuthBackend] = [static, jwt_backend]
+    if order == "jwt-first":
+        backends.reverse()
+    return AuthenticationMiddleware(app, backend=backends), app
+
+
+ORDERS = pytest.mark.parametrize("order", ["static-first", "jwt-first"])
+
+
+@ORDERS
+async def test_bearer_chain_accepts_a_static_token(order: str) -> None:
+    """A static token passes a chain with a JWT backend, whichever of the two comes first."""
+    middleware, app = bearer_chain(order)
+
+    messages = await run(middleware, http_scope(headers=[BEARER]))
+
+    assert messages[0]["status"] == 200
+    assert app.scopes[0]["user"] == SimpleUser("token-0")
+
+
+@ORDERS
+async def test_bearer_chain_accepts_a_jwt(order: str) -> None:
+    """A valid JWT passes a chain with a static bearer backend, whichever comes first."""
+    middleware, app = bearer_chain(order)
+    header = ("Authorization", f"Bearer {jwt_token()}")
+
+    messages = await run(middleware, http_scope(headers=[header]))
+
+    assert messages[0]["status"] == 200
+    assert app.scopes[0]["user"].identity == "jwt-user"
+    assert app.scopes[0]["auth"].scopes == ("read",)
+
+
+@ORDERS
+async def test_bearer_chain_refuses_an_unknown_token_with_one_challenge(order: str) -> None:
+    """A token no bearer backend accepts: 401 with one ``invalid_token`` challenge, not two."""
+    middleware, app = bearer_chain(order)
+
+    messages = await run(middleware, http_scope(headers=[("Authorization", "Bearer nope")]))
+
+    assert messages == refusal(401, "Invalid credentials", INVALID_TOKEN)
+    assert app.scopes == []
+
+
+async def test_bearer_chain_without_token_offers_one_challenge() -> None:
+    """Without credentials, two bearer backends of one realm give one challenge line."""
+    middleware, _ = bearer_chain("static-first")
+
+    messages = await run(middleware, http_scope())
+
+    assert messages == refusal(401, "Authentication required", BEARER_CHALLENGE)
+
+
+async def test_bearer_chain_realms_each_get_a_challenge() -> None:
+    """Bearer backends of two realms refusing a token: one ``invalid_token`` challenge each."""
+    backends: list[AuthBackend] = [
+        BearerTokenBackend(tokens=["files-token"], realm="files"),
+        BearerTokenBackend(tokens=["mail-token"], realm="mail"),
+    ]
+    middleware = AuthenticationMiddleware(Recorder(), backend=backends)
+
+    messages = await run(middleware, http_scope(headers=[("Authorization", "Bearer nope")]))
+
+    files = b'Bearer realm="files", error="invalid_token"'
+    mail = b'Bearer realm="mail", error="invalid_token"'
+    challenges = [(b"www-authenticate", files), (b"www-authenticate", mail)]
+    assert messages == refusal(401, "Invalid credentials", *challenges)
+
+
+async def test_chain_answers_with_the_first_refusal() -> None:
+    """When every backend refuses, the detail is the first refusal's; challenges keep order."""
+    first = Custom(AuthenticationError("Account locked", challenge='Session realm="app"'))
+    backends: list[AuthBackend] = [first, BearerTokenBackend(tokens=[TOKEN])]
+    middleware = AuthenticationMiddleware(Recorder(), backend=backends)
+
+    messages = await run(middleware, http_scope(headers=[("Authorization", "Bearer nope")]))
+
+    session = (b"www-authenticate", b'Session realm="app"')
+    assert messages == refusal(401, "Account locked", session, INVALID_TOKEN)
+
+
+async def test_chain_later_backend_accepts_after_a_refusal() -> None:
+    """A refusal is not final: a later backend that accepts the credentials lets them in."""
+    app = Recorder()
+    backends: list[AuthBackend] = [
+        Custom(AuthenticationError("Unknown session")),
+        BearerTokenBackend(tokens=[TOKEN]),
+    ]
+    middleware = AuthenticationMiddleware(app, backend=backends)
+
+    messages = await run(middleware, http_scope(headers=[BEARER]))
+
+    assert messages[0]["status"] == 200
+    assert app.scopes[0]["user"] == SimpleUser("token-0")
+
+
+async def test_chain_403_after_a_refusal_is_decisive() -> None:
+    """A later backend's 403 still decides, even after an earlier backend refused with 401."""
+    backends: list[AuthBackend] = [
+        BearerTokenBackend(tokens=[TOKEN]),
+        Custom(PermissionDeniedError("Suspended")),
+    ]
+    middleware = AuthenticationMiddleware(Recorder(), backend=backends)
+
+    messages = await run(middleware, http_scope(headers=[("Authorization", "Bearer nope")]))
+
+    assert messages == refusal(403, "Suspended")
+
+
+async def test_chain_400_after_a_refusal_is_decisive() -> None:
+    """A malformed request found by a later backend is a 400, even after a 401 refusal."""
+    backends: list[AuthBackend] = [BearerTokenBackend(tokens=[TOKEN]), APIKeyBackend(keys=["k"])]
+    middleware = AuthenticationMiddleware(Recorder(), backend=backends)
+    headers = [("Authorization", "Bearer nope"), ("X-API-Key", "k"), ("X-API-Key", "k")]
+
+    messages = await run(middleware, http_scope(headers=headers))
+
+    assert messages == refusal(400, "Repeated API key header")
+
+
+async def test_chain_refusal_prefers_the_error_challenge_of_a_realm() -> None:
+    """For one scheme and realm, the challenge of the backend that refused is the one sent."""
+    plain = Custom(None)
+    plain.challenge = 'Bearer realm="api"'  # type: ignore[attr-defined]
+    backends: list[AuthBackend] = [plain, BearerTokenBackend(tokens=[TOKEN])]
+    middleware = AuthenticationMiddleware(Recorder(), backend=backends)
+
+    messages = await run(middleware, http_scope(headers=[("Authorization", "Bearer nope")]))
+
+    assert messages == refusal(401, "Invalid credentials", INVALID_TOKEN)
+
+
+# --- Starlette backends ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("message", "detail"),
+    [("Session expired", "Session expired"), ("", "Invalid credentials")],
+    ids=["message", "no-message"],
+)
+async def test_starlette_authentication_error_is_a_401(message: str, detail: str) -> None:
+    """Starlette's ``AuthenticationError`` from a backend is a refusal: 401 with the challenge."""
+    backend = Custom(StarletteAuthenticationError(message))
+    backend.challenge = 'Session realm="app"'  # type: ignore[attr-defined]
+    middleware = AuthenticationMiddleware(Recorder(), backend=backend)
+
+    messages = await run(middleware, http_scope())
+
+    assert messages == refusal(401, detail, (b"www-authenticate", b'Session realm="app"'))

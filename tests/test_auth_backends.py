@@ -109,6 +109,17 @@ async def test_bearer_mapping_gives_the_configured_result() -> None:
     assert await backend.authenticate(authz("Bearer tok-a")) == ALICE
 
 
+async def test_bearer_mapping_to_user_names() -> None:
+    """A token mapped to a name gives that user the ``scopes`` option; pairs still work."""
+    backend = BearerTokenBackend(tokens={"tok-a": "alice", "tok-b": ALICE}, scopes=["a", "b"])
+
+    named = await backend.authenticate(authz("Bearer tok-a"))
+    paired = await backend.authenticate(authz("Bearer tok-b"))
+
+    assert named == (AuthCredentials(["a", "b"]), SimpleUser("alice"))
+    assert paired == ALICE
+
+
 async def test_bearer_list_numbers_users_and_grants_scopes() -> None:
     """A token list gives each token ``token-<index>`` and the configured scopes."""
     backend = BearerTokenBackend(tokens=["one", "two"], scopes=["a", "b"])
@@ -199,8 +210,18 @@ def test_static_lookup_refuses_a_hit_whose_compare_fails(monkeypatch: pytest.Mon
         ({"tokens": ["ok", "é"]}, ValueError, r"tokens\[1\] must be an RFC 6750 b64token"),
         ({"tokens": ["ok", "ok"]}, ValueError, r"tokens\[1\] must not repeat an earlier entry"),
         ({"tokens": {1: ALICE}}, TypeError, "tokens keys must be str"),
-        ({"tokens": {"a": SimpleUser("x")}}, TypeError, r"tokens\[0\] must give None or a"),
-        ({"tokens": {"a": None}}, TypeError, r"tokens\[0\] must map to a"),
+        (
+            {"tokens": {"a": SimpleUser("x")}},
+            TypeError,
+            r"tokens\[0\] must map to a user name \(str\) or a \(credentials, user\) pair, got S",
+        ),
+        (
+            {"tokens": {"a": None}},
+            TypeError,
+            r"tokens\[0\] must map to a user name .* got NoneType",
+        ),
+        ({"tokens": {"ok": 7}}, TypeError, r"tokens\[0\] must map to a user name .* got int"),
+        ({"tokens": {"ok": ""}}, ValueError, r"tokens\[0\] must map to a non-empty user name"),
         ({"verify": 3}, TypeError, "verify must be callable"),
         ({"tokens": ["a"], "scopes": "read"}, TypeError, "scopes must be a list"),
         ({"tokens": ["a"], "scopes": ['a"b']}, ValueError, r"scopes\[0\] must be a scope token"),
@@ -397,9 +418,24 @@ async def test_api_key_mapping() -> None:
     assert await backend.authenticate(http_scope(headers=[("x-api-key", "k1")])) == ALICE
 
 
+async def test_api_key_mapping_to_user_names() -> None:
+    """A key mapped to a name gives that user the ``scopes`` option."""
+    backend = APIKeyBackend(keys={"k1": "partner"}, scopes=["items:read"])
+
+    result = await backend.authenticate(http_scope(headers=[("x-api-key", "k1")]))
+
+    assert result == (AuthCredentials(["items:read"]), SimpleUser("partner"))
+
+
 @pytest.mark.parametrize(
     ("options", "error", "message"),
     [
+        (
+            {"keys": {"k": ["alice"]}},
+            TypeError,
+            r"keys\[0\] must map to a user name \(str\) or a \(credentials, user\) pair, got list",
+        ),
+        ({"keys": {"k": ""}}, ValueError, r"keys\[0\] must map to a non-empty user name"),
         ({"keys": ["k"], "location": "body"}, ValueError, 'location must be "header", "query"'),
         ({"keys": ["k"], "name": "a b"}, ValueError, "name must be an HTTP token"),
         ({"keys": [" k"]}, ValueError, r"keys\[0\] must be non-empty visible ASCII"),

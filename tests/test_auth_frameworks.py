@@ -11,15 +11,19 @@ import websockets.sync.client
 from fastapi import Depends, FastAPI
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.applications import Starlette
-from starlette.authentication import requires
+from starlette.authentication import AuthCredentials as StarletteCredentials
+from starlette.authentication import AuthenticationBackend, requires
+from starlette.authentication import AuthenticationError as StarletteAuthenticationError
+from starlette.authentication import SimpleUser as StarletteUser
 from starlette.middleware import Middleware
-from starlette.requests import Request
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from asgi_middleware import ASGIApp, Receive, Scope, Send
 from asgi_middleware.auth import (
+    AuthBackend,
     AuthCredentials,
     AuthenticationMiddleware,
     AuthResult,
@@ -140,6 +144,53 @@ async def test_starlette_without_token_gets_our_401(build: Any) -> None:
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == 'Bearer realm="api"'
     assert response.json() == {"detail": "Authentication required"}
+
+
+class SessionBackend(AuthenticationBackend):
+    """A Starlette backend as written for Starlette's middleware: ``X-Session`` header sessions."""
+
+    async def authenticate(
+        self, conn: HTTPConnection
+    ) -> tuple[StarletteCredentials, StarletteUser] | None:
+        session = conn.headers.get("x-session")
+        if session is None:
+            return None
+        if session != "s-1":
+            msg = "Session expired"
+            raise StarletteAuthenticationError(msg)
+        return StarletteCredentials(["read"]), StarletteUser("sam")
+
+
+class FromStarlette:
+    """Runs a Starlette backend, ``authenticate(conn)``, as ours, ``authenticate(scope)``."""
+
+    challenge = 'Session realm="app"'
+
+    def __init__(self, backend: AuthenticationBackend) -> None:
+        self.backend = backend
+
+    async def authenticate(self, scope: Scope) -> Any:
+        # Starlette's connection wants a mutable scope; the backend only reads this copy.
+        return await self.backend.authenticate(HTTPConnection(dict(scope)))
+
+
+@pytest.mark.anyio
+async def test_starlette_backend_error_is_a_401_with_the_challenge() -> None:
+    """A Starlette backend raising Starlette's AuthenticationError: 401 with the challenges."""
+    chain: list[AuthBackend] = [FromStarlette(SessionBackend()), backend()]
+    app = AuthenticationMiddleware(Starlette(routes=ROUTES), backend=chain)
+
+    async with asgi_client(app) as client:
+        expired = await client.get("/me", headers={"X-Session": "s-0"})
+        valid = await client.get("/me", headers={"X-Session": "s-1"})
+
+    assert expired.status_code == 401
+    assert expired.json() == {"detail": "Session expired"}
+    assert expired.headers.get_list("www-authenticate") == [
+        'Session realm="app"',
+        'Bearer realm="api"',
+    ]
+    assert valid.json() == {"authenticated": True, "name": "sam", "scopes": ["read"]}
 
 
 # --- FastAPI ----------------------------------------------------------------------------------

@@ -200,6 +200,98 @@ async def test_fastapi_example_openapi_has_authorize_schemes(fastapi_app: ASGIAp
     assert docs.status_code == 200
 
 
+# --- auth_requires ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def requires_example(monkeypatch: pytest.MonkeyPatch) -> ModuleType:
+    """The requires example with known secrets."""
+    monkeypatch.setenv("ADMIN_PASSWORD", "correct horse")
+    monkeypatch.setenv("DEPLOY_TOKEN", "deploy-123")
+    monkeypatch.setenv("EDITOR_TOKEN", "editor-123")
+    monkeypatch.setenv("VIEWER_TOKEN", "viewer-123")
+    return load("auth_requires")
+
+
+@pytest.mark.anyio
+async def test_requires_example_home_is_public(requires_example: ModuleType) -> None:
+    """auth_requires: anonymous users reach the public page."""
+    async with asgi_client(app_of(requires_example)) as client:
+        response = await client.get("/")
+
+    assert (response.status_code, response.text) == (200, "Hello, guest!\n")
+
+
+@pytest.mark.anyio
+async def test_requires_example_account_asks_anonymous_users_to_log_in(
+    requires_example: ModuleType,
+) -> None:
+    """auth_requires: @requires() answers anonymous users 401 with both challenges."""
+    async with asgi_client(app_of(requires_example)) as client:
+        anonymous = await client.get("/account")
+        admin = await client.get("/account", headers=basic("admin", "correct horse"))
+
+    assert anonymous.status_code == 401
+    assert anonymous.headers.get_list("www-authenticate") == [
+        'Basic realm="api", charset="UTF-8"',
+        'Bearer realm="api"',
+    ]
+    assert (admin.status_code, admin.text) == (200, "Signed in as admin\n")
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("headers", "status", "challenges"),
+    [
+        ({"Authorization": "Bearer deploy-123"}, 200, []),
+        (basic("admin", "correct horse"), 403, []),
+        ({}, 401, ['Basic realm="api", charset="UTF-8"', 'Bearer realm="api"']),
+    ],
+    ids=["pipeline", "person", "anonymous"],
+)
+async def test_requires_example_deploy_needs_the_scope(
+    requires_example: ModuleType, headers: dict[str, str], status: int, challenges: list[str]
+) -> None:
+    """auth_requires: only the pipeline's token (mapped to its name) has the deploy scope."""
+    async with asgi_client(app_of(requires_example)) as client:
+        response = await client.post("/deploy", headers=headers)
+
+    assert response.status_code == status
+    assert response.headers.get_list("www-authenticate") == challenges
+
+
+@pytest.mark.anyio
+@pytest.mark.parametrize(
+    ("headers", "status", "body", "challenge"),
+    [
+        ({"Authorization": "Bearer editor-123"}, 200, {"deleted": 7, "by": "ed"}, None),
+        (
+            {"Authorization": "Bearer viewer-123"},
+            403,
+            {"detail": "Insufficient scope"},
+            'Bearer realm="api", error="insufficient_scope", scope="items:write"',
+        ),
+        ({}, 401, {"detail": "Authentication required"}, 'Bearer realm="api"'),
+    ],
+    ids=["editor", "viewer", "anonymous"],
+)
+async def test_requires_example_fastapi_delete(
+    requires_example: ModuleType,
+    headers: dict[str, str],
+    status: int,
+    body: dict[str, Any],
+    challenge: str | None,
+) -> None:
+    """auth_requires: the FastAPI route answers 401/403 as JSON, with the bearer challenges."""
+    async with asgi_client(app_of(requires_example, "api")) as client:
+        public = await client.get("/items")
+        response = await client.delete("/items/7", headers=headers)
+
+    assert public.json() == {"items": [], "viewer": None}
+    assert (response.status_code, response.json()) == (status, body)
+    assert response.headers.get("www-authenticate") == challenge
+
+
 # --- auth_jwt ---------------------------------------------------------------------------------
 
 SIGNING_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)

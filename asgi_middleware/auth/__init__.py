@@ -1,7 +1,8 @@
-"""Authentication: ``AuthenticationMiddleware`` and its backends (SPEC §8).
+"""Authentication: ``AuthenticationMiddleware``, its backends and ``requires`` (SPEC §8).
 
 ``scope["user"]`` and ``scope["auth"]`` follow Starlette's interface, so ``request.user``,
-``request.auth`` and ``@requires`` work unchanged in Starlette and FastAPI apps.
+``request.auth`` and ``@requires`` work unchanged in Starlette and FastAPI apps; our ``requires``
+refuses with the middleware's challenges.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from asgi_middleware.auth._models import (
     SimpleUser,
     UnauthenticatedUser,
 )
+from asgi_middleware.auth._requires import requires
 from asgi_middleware.auth.backends import (
     APIKeyBackend,
     AuthBackend,
@@ -42,4 +44,5 @@ __all__ = [
     "PermissionDeniedError",
     "SimpleUser",
     "UnauthenticatedUser",
+    "requires",
 ]

@@ -49,8 +49,26 @@ def _keyed() -> Callable[[bytes], bytes]:
     return lambda secret: hashlib.blake2b(secret, key=key, digest_size=32).digest()
 
 
+def _mapped(option: str, value: object, credentials: AuthCredentials) -> AuthResult:
+    """The result a mapping gives a secret: a user name (with ``scopes``) or a given pair."""
+    if isinstance(value, str):
+        if not value:
+            msg = f"{option} must map to a non-empty user name, got ''"
+            raise ValueError(msg)
+        return AuthResult(credentials, SimpleUser(value))
+    if isinstance(value, tuple) and len(value) == 2:  # noqa: PLR2004 - a pair
+        return AuthResult(*value)
+    rule = "a user name (str) or a (credentials, user) pair"
+    msg = f"{option} must map to {rule}, got {type(value).__name__}"
+    raise TypeError(msg)
+
+
 class Secrets:
-    """Secrets mapped to results; a list gives every secret ``scopes`` and a numbered user."""
+    """Secrets mapped to results.
+
+    A list gives every secret ``scopes`` and a numbered user; a mapping gives each secret a user
+    name (with ``scopes``) or its own ``(credentials, user)`` pair.
+    """
 
     __slots__ = ("_table",)
 
@@ -63,10 +81,10 @@ class Secrets:
         label: str,
         check: Callable[[str, str], object],
     ) -> None:
+        credentials = AuthCredentials(scopes)
         if isinstance(secrets, Mapping):
             items = list(secrets.items())
         else:
-            credentials = AuthCredentials(scopes)
             items = [
                 (secret, AuthResult(credentials, SimpleUser(f"{label}-{index}")))
                 for index, secret in enumerate(require_strings(option, secrets))
@@ -81,10 +99,7 @@ class Secrets:
                 raise TypeError(msg)
             # The message names the position only: a secret must not end up in a log.
             check(f"{option}[{index}]", secret)
-            pair = to_result(result, f"{option}[{index}]")
-            if pair is None:
-                msg = f"{option}[{index}] must map to a (credentials, user) pair, got None"
-                raise TypeError(msg)
+            pair = _mapped(f"{option}[{index}]", result, credentials)
             encoded = secret.encode()
             if encoded in self._table:
                 msg = f"{option}[{index}] must not repeat an earlier entry"

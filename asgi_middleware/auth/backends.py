@@ -49,10 +49,12 @@ class AuthBackend(Protocol):
 
     ``authenticate`` returns ``None`` when the connection carries no credentials of its kind (the
     next backend in the chain is asked), an ``(AuthCredentials, user)`` pair for valid ones, or
-    raises [`AuthenticationError`][asgi_middleware.auth.AuthenticationError] (401),
+    raises [`AuthenticationError`][asgi_middleware.auth.AuthenticationError] (401; the next
+    backends are still asked, and the request is refused if none accepts),
     [`PermissionDeniedError`][asgi_middleware.auth.PermissionDeniedError] (403) or
-    [`InvalidRequestError`][asgi_middleware.auth.InvalidRequestError] (400). A backend may also
-    have a ``challenge`` attribute: the ``WWW-Authenticate`` value sent with a 401.
+    [`InvalidRequestError`][asgi_middleware.auth.InvalidRequestError] (400), which decide at
+    once. A backend may also have a ``challenge`` attribute: the ``WWW-Authenticate`` value sent
+    with a 401.
 
     !!! note "versionadded"
         0.1.0
@@ -133,16 +135,17 @@ class BearerTokenBackend(_BearerScheme):
 
     Args:
         tokens: Accepted tokens: a list (each gets ``scopes`` and the user ``token-<index>``, so
-            logs never show a token) or a mapping from token to an ``(AuthCredentials, user)``
-            pair. Compared in constant time.
+            logs never show a token), or a mapping from token to a user name (the user gets
+            ``scopes``) or to an ``(AuthCredentials, user)`` pair. Compared in constant time.
         verify: Instead of ``tokens``: ``verify(token)``, sync or async, returning a
             ``(credentials, user)`` pair, or ``None`` for an invalid token.
-        scopes: Scopes granted to every token of a ``tokens`` list.
+        scopes: Scopes granted to every token of a ``tokens`` list and to every token mapped
+            to a user name.
         realm: The ``realm`` of the ``WWW-Authenticate`` challenge.
 
     Example:
         ```python
-        BearerTokenBackend(tokens=[os.environ["API_TOKEN"]], scopes=["items:read"])
+        BearerTokenBackend(tokens={os.environ["CI_TOKEN"]: "ci"}, scopes=["items:read"])
         ```
 
     !!! note "versionadded"
@@ -154,7 +157,7 @@ class BearerTokenBackend(_BearerScheme):
     def __init__(
         self,
         *,
-        tokens: Iterable[str] | Mapping[str, Result] | None = None,
+        tokens: Iterable[str] | Mapping[str, str | Result] | None = None,
         verify: Callable[[str], MaybeAwaitable] | None = None,
         scopes: Sequence[str] = _DEFAULT_SCOPES,
         realm: str = "api",
@@ -268,14 +271,16 @@ class APIKeyBackend:
     name="X-API-Key"``: well-formed (RFC 9110 §11.6.1) and it tells a client where the key goes.
 
     Args:
-        keys: Accepted keys: a list (each gets ``scopes`` and the user ``key-<index>``) or a
-            mapping from key to an ``(AuthCredentials, user)`` pair. Compared in constant time.
+        keys: Accepted keys: a list (each gets ``scopes`` and the user ``key-<index>``), or a
+            mapping from key to a user name (the user gets ``scopes``) or to an
+            ``(AuthCredentials, user)`` pair. Compared in constant time.
         verify: Instead of ``keys``: ``verify(key)``, sync or async, returning a
             ``(credentials, user)`` pair or ``None``.
         name: The header, query parameter or cookie name; header names match in any case.
         location: ``"header"``, ``"query"`` or ``"cookie"``. Keys in a query string end up in
             access logs and browser history: prefer a header.
-        scopes: Scopes granted to every key of a ``keys`` list.
+        scopes: Scopes granted to every key of a ``keys`` list and to every key mapped to a
+            user name.
         realm: The ``realm`` of the challenge.
 
     Example:
@@ -292,7 +297,7 @@ class APIKeyBackend:
     def __init__(
         self,
         *,
-        keys: Iterable[str] | Mapping[str, Result] | None = None,
+        keys: Iterable[str] | Mapping[str, str | Result] | None = None,
         verify: Callable[[str], MaybeAwaitable] | None = None,
         name: str = "X-API-Key",
         location: Literal["header", "query", "cookie"] = "header",

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import json
-from collections.abc import Sequence
-from typing import Any, Literal
+import sys
+from collections.abc import Callable, Sequence
+from typing import Literal
 
 from asgi_middleware._config import require_bool, require_header_value, require_strings
 from asgi_middleware._paths import PathMatcher
-from asgi_middleware._types import ASGIApp, Headers, Receive, Scope, Send
-from asgi_middleware.auth._challenge import require_scope_token
+from asgi_middleware._types import ASGIApp, Receive, Scope, Send
+from asgi_middleware.auth._challenge import distinct, require_scope_token
 from asgi_middleware.auth._models import (
     AuthCredentials,
     AuthenticationError,
@@ -18,16 +18,14 @@ from asgi_middleware.auth._models import (
     PermissionDeniedError,
     UnauthenticatedUser,
 )
+from asgi_middleware.auth._refusal import SCOPE_KEY, AuthContext, Refuser
 from asgi_middleware.auth.backends import AuthBackend, _BearerScheme
 
 __all__ = ["AuthenticationMiddleware"]
 
 _HANDLED = frozenset({"http", "websocket"})
 _ANONYMOUS: tuple[AuthCredentials, BaseUser] = (AuthCredentials(), UnauthenticatedUser())
-_FORMATS = {"json": b"application/json", "text": b"text/plain; charset=utf-8"}
-# RFC 6455 §7.4.1: 1008 is "policy violation", the generic refusal; 1000 would say all is well.
-_POLICY_VIOLATION = 1008
-_MAX_REASON = 123  # bytes a close frame's reason may hold (RFC 6455 §5.5)
+_UNAUTHORIZED = AuthenticationError.status_code
 
 
 def _backends(value: object) -> tuple[AuthBackend, ...]:
@@ -43,6 +41,54 @@ def _backends(value: object) -> tuple[AuthBackend, ...]:
     return items
 
 
+def _refusal(error: Exception) -> AuthError | None:
+    """Return a backend's 401 refusal, which a later backend may overrule, else ``None``.
+
+    400 and 403 decide at once, and any other exception is a bug that propagates. Starlette's
+    ``AuthenticationError`` is a refusal too, as it is in a Starlette backend; it is looked up,
+    not imported, since only a backend that imported Starlette can raise it.
+    """
+    if isinstance(error, AuthError):
+        return error if error.status_code == _UNAUTHORIZED else None
+    starlette = getattr(sys.modules.get("starlette.authentication"), "AuthenticationError", None)
+    if isinstance(starlette, type) and isinstance(error, starlette):
+        return AuthenticationError(str(error) or "Invalid credentials")
+    return None
+
+
+def _look_up(
+    lookup: Callable[[Scope], tuple[AuthCredentials, BaseUser] | None], scope: Scope
+) -> tuple[AuthCredentials, BaseUser] | AuthError | None:
+    """Backend 0's synchronous lookup: its result, its 401 refusal, or ``None`` to ask it."""
+    try:
+        return lookup(scope)
+    except AuthError as error:
+        if _refusal(error) is None:
+            raise
+        return error
+
+
+def _encoded(values: Sequence[str]) -> tuple[bytes, ...]:
+    return tuple(value.encode("latin-1") for value in values)
+
+
+class _ChainRefusalError(AuthenticationError):
+    """The chain's own 401, with every challenge it sends."""
+
+    def __init__(self, detail: str, challenges: tuple[bytes, ...]) -> None:
+        super().__init__(detail)
+        self.challenges = challenges
+
+
+def _challenges(error: AuthError) -> tuple[bytes, ...]:
+    if isinstance(error, _ChainRefusalError):
+        return error.challenges
+    if error.challenge is None:  # 400 and 403 carry only their own challenge, if any
+        return ()
+    # A backend's own challenge, checked as it is sent: CR/LF must never reach a header.
+    return (require_header_value("challenge", error.challenge).encode("latin-1"),)
+
+
 def _is_preflight(scope: Scope) -> bool:
     """Whether an ``OPTIONS`` request is a CORS preflight (has Origin and a request method)."""
     origin = method = False
@@ -56,24 +102,29 @@ def _is_preflight(scope: Scope) -> bool:
 class AuthenticationMiddleware:
     """Authenticate every HTTP request and WebSocket handshake through one or more backends.
 
-    The backends are asked in order; the first one that recognises credentials decides. A
-    request it lets through reaches the app with a new scope holding ``scope["user"]`` (with
+    The backends are asked in order; the first one that accepts the credentials decides, so
+    several backends may share a scheme (static bearer tokens and JWTs). A request it lets
+    through reaches the app with a new scope holding ``scope["user"]`` (with
     ``is_authenticated``, ``display_name``, ``identity``) and ``scope["auth"]`` (with ``.scopes``):
-    Starlette's and FastAPI's ``request.user``, ``request.auth`` and ``@requires`` work unchanged.
+    Starlette's and FastAPI's ``request.user``, ``request.auth`` and ``@requires`` work unchanged,
+    and [`requires`][asgi_middleware.auth.requires] refuses as this middleware does.
 
     - ``http``: no credentials: 401 with every backend's ``WWW-Authenticate`` challenge; invalid
-      credentials: 401 with that backend's challenge (``error="invalid_token"`` for bearer tokens);
-      missing ``required_scopes``: 403 (``error="insufficient_scope"`` for bearer tokens); a
-      malformed request (repeated ``Authorization``): 400. Each is a complete response with
-      ``content-length``. CORS preflights and ``exclude_paths`` pass as anonymous.
+      credentials that no backend accepts: 401 with the first refusal's detail and the refusing
+      backends' challenges (``error="invalid_token"`` for bearer tokens), one per scheme and
+      realm; missing ``required_scopes``: 403 (``error="insufficient_scope"`` for bearer tokens);
+      a malformed request (repeated ``Authorization``): 400. A 403 or 400 from a backend decides
+      at once. Each is a complete response with ``content-length``. CORS preflights and
+      ``exclude_paths`` pass as anonymous.
     - ``websocket``: the same decision before the handshake is accepted: the 401/403/400 response
       itself when the server offers the ``websocket.http.response`` extension, else a close with
       code 1008 (never 1000, which would read as success).
     - ``lifespan`` and other scope types pass through untouched.
 
-    Security: exceptions other than the auth errors propagate (a broken backend is a 500, not a
-    silent 401); the default bodies say what is wrong, never why a secret failed. Put this
-    middleware inside CORS (``compose`` warns otherwise), so 401s carry CORS headers.
+    Security: exceptions other than the auth errors (and Starlette's ``AuthenticationError``, a
+    401) propagate: a broken backend is a 500, not a silent 401. The default bodies say what is
+    wrong, never why a secret failed. Put this middleware inside CORS (``compose`` warns
+    otherwise), so 401s carry CORS headers.
 
     Args:
         app: The ASGI application to wrap.
@@ -101,15 +152,16 @@ class AuthenticationMiddleware:
 
     __slots__ = (
         "_anonymous",
-        "_backends",
         "_challenges",
-        "_content_type",
+        "_contexts",
         "_excluded",
         "_excluding",
-        "_format",
+        "_indexed",
         "_lookup",
+        "_missing",
         "_others",
         "_preflight",
+        "_refuse",
         "_required",
         "_scope_challenges",
         "app",
@@ -127,9 +179,12 @@ class AuthenticationMiddleware:
         response_format: Literal["json", "text"] = "json",
     ) -> None:
         self.app = app
-        self._backends = _backends(backend)
-        self._others = tuple(enumerate(self._backends))[1:]
-        first = self._backends[0]
+        backends = _backends(backend)
+        self._indexed = tuple(enumerate(backends))
+        self._others = self._indexed[1:]
+        first = backends[0]
+        # One fast path: a static bearer set answers without awaiting (the benchmark row
+        # auth-bearer-static), and a JWT with a static key likewise (auth-jwt-hs256).
         self._lookup = first.lookup if isinstance(first, _BearerScheme) else None
         self._anonymous = require_bool("allow_anonymous", allow_anonymous)
         self._required = require_strings("required_scopes", required_scopes, require_scope_token)
@@ -140,20 +195,27 @@ class AuthenticationMiddleware:
         self._excluded = PathMatcher("exclude_paths", exclude_paths)
         self._excluding = bool(self._excluded)
         self._preflight = require_bool("allow_preflight", allow_preflight)
-        if response_format not in _FORMATS:
-            msg = f'response_format must be "json" or "text", got {response_format!r}'
-            raise ValueError(msg)
-        self._format = response_format
-        self._content_type = _FORMATS[response_format]
+        self._refuse = Refuser(response_format)
         challenges: list[str | None] = []
-        for index, item in enumerate(self._backends):
+        for index, item in enumerate(backends):
             found = getattr(item, "challenge", None)
             option = f"backend[{index}].challenge"
             challenges.append(None if found is None else require_header_value(option, found))
         self._challenges = tuple(challenges)
+        missing = distinct((value, False) for value in challenges if value is not None)
+        self._missing = _encoded(missing)
+        # RFC 6750 §3.1: only bearer backends name the scopes a 403 lacked.
+        insufficient = [
+            item.insufficient_scope if isinstance(item, _BearerScheme) else None
+            for item in backends
+        ]
         self._scope_challenges = tuple(
-            item.insufficient_scope(self._required) if isinstance(item, _BearerScheme) else None
-            for item in self._backends
+            None if build is None else build(self._required) for build in insufficient
+        )
+        # What requires() in the app needs, one per backend and a last one for anonymous users.
+        self._contexts = tuple(
+            AuthContext(missing, build, self._required, self._refuse)
+            for build in (*insufficient, None)
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -164,78 +226,77 @@ class AuthenticationMiddleware:
         if (self._excluding and self._excluded.matches(scope)) or (
             self._preflight and scope.get("method") == "OPTIONS" and _is_preflight(scope)
         ):
-            await self.app({**scope, "user": _ANONYMOUS[1], "auth": _ANONYMOUS[0]}, receive, send)
-            return
-        index = 0
-        try:
-            # The synchronous fast path of a static bearer backend first, then the protocol.
-            result: tuple[AuthCredentials, BaseUser] | None = (
-                None if self._lookup is None else self._lookup(scope)
-            )
-            if result is None:
-                result = await self._backends[0].authenticate(scope)
-            if result is None:
-                for index, backend in self._others:  # noqa: B007 - index names the denier
-                    result = await backend.authenticate(scope)
-                    if result is not None:
-                        break
-            if result is None:
-                if not self._anonymous:
-                    await self._deny(
-                        scope, send, AuthenticationError("Authentication required"), -1
-                    )
-                    return
-                result = _ANONYMOUS
-            elif self._required:
-                granted = result[0].scopes
-                if not all(needed in granted for needed in self._required):
-                    challenge = self._scope_challenges[index]
-                    raise PermissionDeniedError(challenge=challenge)
-        except AuthError as error:
-            await self._deny(scope, send, error, index)
-            return
-        credentials, user = result
-        await self.app({**scope, "user": user, "auth": credentials}, receive, send)
+            index, (credentials, user) = -1, _ANONYMOUS
+        else:
+            try:
+                # The synchronous fast path first (benchmark row auth-bearer-static): a static
+                # token found by backend 0 is accepted without awaiting anything.
+                found = None if self._lookup is None else _look_up(self._lookup, scope)
+                if found is None or isinstance(found, AuthError):
+                    index, found = await self._authenticate(scope, found)
+                else:
+                    index = 0
+                credentials, user = found
+                # Anonymous connections never get here with required_scopes (refused in __init__).
+                if self._required and not all(
+                    need in credentials.scopes for need in self._required
+                ):
+                    raise PermissionDeniedError(challenge=self._scope_challenges[index])
+            except AuthError as error:
+                await self._refuse(scope, send, error.status_code, error.detail, _challenges(error))
+                return
+        context = self._contexts[index]
+        await self.app(
+            {**scope, "user": user, "auth": credentials, SCOPE_KEY: context}, receive, send
+        )
 
-    def _headers(self, error: AuthError, index: int) -> Headers:
-        if index < 0:  # nobody recognised credentials: offer every scheme (RFC 9110 §11.6.1)
-            challenges: list[str | None] = list(self._challenges)
-        elif error.status_code == AuthenticationError.status_code:
-            challenges = list(self._challenges)
-            challenges[index] = error.challenge or challenges[index]
-        else:
-            challenges = [error.challenge]
-        return [
-            (b"www-authenticate", require_header_value("challenge", item).encode("latin-1"))
-            for item in challenges
-            if item is not None
-        ]
+    async def _authenticate(
+        self, scope: Scope, first: AuthError | None
+    ) -> tuple[int, tuple[AuthCredentials, BaseUser]]:
+        """Return the index of the backend that accepted the connection and its result.
 
-    async def _deny(self, scope: Scope, send: Send, error: AuthError, index: int) -> None:
-        detail = error.detail
-        if self._format == "json":
-            content = json.dumps({"detail": detail}, separators=(",", ":")).encode()
-        else:
-            content = detail.encode("utf-8")
-        headers: Headers = [
-            (b"content-type", self._content_type),
-            (b"content-length", str(len(content)).encode("ascii")),
-            *self._headers(error, index),
-        ]
-        status = error.status_code
-        if scope["type"] == "http":
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": content, "more_body": False})
-        elif "websocket.http.response" in (scope.get("extensions") or {}):
-            start: dict[str, Any] = {
-                "type": "websocket.http.response.start",
-                "status": status,
-                "headers": headers,
-            }
-            await send(start)
-            await send(
-                {"type": "websocket.http.response.body", "body": content, "more_body": False}
-            )
-        else:
-            reason = detail.encode("utf-8")[:_MAX_REASON].decode("utf-8", "ignore")
-            await send({"type": "websocket.close", "code": _POLICY_VIOLATION, "reason": reason})
+        The backends are asked in order, after backend 0's lookup refused with ``first``, if it
+        did. A 401 refusal is not final while a later backend may accept the credentials (a
+        static token and a JWT both come as ``Bearer``); 400 and 403 are. Anonymous connections,
+        when allowed, get index -1.
+
+        Raises:
+            AuthError: The refusal to send.
+        """
+        refused: dict[int, AuthError] = {}
+        backends = self._indexed
+        if first is not None:
+            refused[0] = first
+            backends = self._others  # the lookup was backend 0's answer
+        for index, backend in backends:
+            try:
+                found = await backend.authenticate(scope)
+            except Exception as error:
+                refusal = _refusal(error)
+                if refusal is None:
+                    raise
+                refused[index] = refusal
+                continue
+            if found is not None:
+                return index, found
+        if refused:
+            raise self._refused(refused)
+        if not self._anonymous:
+            detail = "Authentication required"
+            raise _ChainRefusalError(detail, self._missing)
+        return -1, _ANONYMOUS
+
+    def _refused(self, refused: dict[int, AuthError]) -> _ChainRefusalError:
+        """The 401 when every backend that recognised credentials refused them.
+
+        The detail is the first refusal's. The challenges are every backend's, each refusing one
+        with its error challenge (``error="invalid_token"``), one per scheme and realm.
+        """
+        pairs: list[tuple[str, bool]] = []
+        for index, default in enumerate(self._challenges):
+            error = refused.get(index)
+            if error is not None and error.challenge is not None:
+                pairs.append((require_header_value("challenge", error.challenge), True))
+            elif default is not None:
+                pairs.append((default, False))
+        return _ChainRefusalError(next(iter(refused.values())).detail, _encoded(distinct(pairs)))

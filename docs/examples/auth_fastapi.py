@@ -11,9 +11,8 @@ from typing import Annotated
 
 from fastapi import Depends, FastAPI, Request, Security
 from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
-from starlette.authentication import requires
 
-from asgi_middleware import APIKeyBackend, AuthenticationMiddleware, Layer, compose
+from asgi_middleware import APIKeyBackend, AuthenticationMiddleware, Layer, compose, requires
 
 # --8<-- [start:app]
 # Declared with auto_error=False: they only document the schemes (the Authorize button in /docs);

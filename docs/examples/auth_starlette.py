@@ -10,7 +10,6 @@ import os
 import secrets
 
 from starlette.applications import Starlette
-from starlette.authentication import requires
 from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse
 from starlette.routing import Route, WebSocketRoute
@@ -22,6 +21,7 @@ from asgi_middleware import (
     BearerTokenBackend,
     Layer,
     compose,
+    requires,
 )
 from asgi_middleware.auth import AuthCredentials, AuthResult, SimpleUser
 
@@ -40,7 +40,7 @@ async def profile(request: Request) -> JSONResponse:
 
 @requires("deploy")
 async def deploy(request: Request) -> PlainTextResponse:
-    """Only for connections granted the "deploy" scope (Starlette answers 403 otherwise)."""
+    """Only for connections granted the "deploy" scope (403 otherwise)."""
     return PlainTextResponse(f"deploying for {request.user.display_name}\n")
 
 
