@@ -15,7 +15,10 @@ from asgi_middleware._types import RawHeaders
 __all__ = [
     "DEFAULT_REDACT_HEADERS",
     "DEFAULT_REDACT_QUERY_PARAMS",
+    "MAX_TEXT",
     "REDACTED",
+    "TRUNCATED",
+    "capped_text",
     "client_text",
     "query_redactor",
     "redact_headers",
@@ -26,43 +29,63 @@ __all__ = [
 #: What a redacted value is replaced with.
 REDACTED = "[redacted]"
 
-#: Header names whose values are never logged (SPEC §6), lower case.
-DEFAULT_REDACT_HEADERS = (
-    "authorization",
-    "proxy-authorization",
-    "cookie",
-    "set-cookie",
-    "x-api-key",
-    "x-auth-token",
-    "x-csrf-token",
-)
+#: The longest value logged from a client-controlled header (user agent, logged headers), in
+#: characters of the raw latin-1 text, before escaping.
+MAX_TEXT = 512
+#: What a value cut at ``MAX_TEXT`` ends with, so a reader knows it was longer.
+TRUNCATED = "[truncated]"
 
-#: Query parameter names whose values are never logged (SPEC §6), compared case-insensitively
-#: after percent-decoding.
-DEFAULT_REDACT_QUERY_PARAMS = (
+# The one list of credential names (SPEC §6). Both deny-lists below are derived from it, each
+# name in both spellings, "_" and "-": clients send "api_key" and "api-key", and AWS's
+# "X-Amz-Security-Token" as a header and as a presigned URL's query parameter alike. A name added
+# here is redacted wherever it appears, so the two lists cannot drift apart again.
+_SECRET_NAMES = (
     "access_token",
     "api_key",
     "apikey",
     "auth",
+    "auth_token",
+    "authorization",
     "client_secret",
     "code",
+    "cookie",
+    "csrf_token",
     "id_token",
     "jwt",
     "key",
     "passwd",
     "password",
+    "private_token",  # GitLab's PRIVATE-TOKEN header
+    "proxy_authorization",
     "pwd",
     "refresh_token",
     "secret",
     "session",
     "sessionid",
+    "set_cookie",
     "sig",
     "signature",
     "token",
-    "x-amz-credential",
-    "x-amz-security-token",
-    "x-amz-signature",
+    "x_amz_credential",
+    "x_amz_security_token",
+    "x_amz_signature",
+    "x_api_key",
+    "x_auth_token",
+    "x_csrf_token",
 )
+
+
+def _both_spellings(names: tuple[str, ...]) -> tuple[str, ...]:
+    spelled = {spelling for name in names for spelling in (name, name.replace("_", "-"))}
+    return tuple(sorted(spelled))
+
+
+#: Header names whose values are never logged (SPEC §6), lower case.
+DEFAULT_REDACT_HEADERS = _both_spellings(_SECRET_NAMES)
+
+#: Query parameter names whose values are never logged (SPEC §6), compared case-insensitively
+#: after percent-decoding.
+DEFAULT_REDACT_QUERY_PARAMS = _both_spellings(_SECRET_NAMES)
 
 
 def safe_text(value: str) -> str:
@@ -122,22 +145,32 @@ def query_redactor(names: Collection[str]) -> Callable[[bytes], str]:
     return redact
 
 
+def capped_text(raw: bytes) -> str:
+    """Return a client-controlled header value as escaped text of at most ``MAX_TEXT`` characters.
+
+    A longer value is cut and marked with ``TRUNCATED``: a 100 KB header must not become a
+    100 KB log line.
+    """
+    if len(raw) <= MAX_TEXT:
+        return safe_text(raw.decode("latin-1"))
+    return safe_text(raw[:MAX_TEXT].decode("latin-1")) + TRUNCATED
+
+
 def redact_headers(headers: RawHeaders, names: Collection[bytes]) -> dict[str, str]:
     """Return the headers as a dict of text, values of ``names`` (lower case) redacted.
 
-    Repeated headers are joined with ``", "`` (a redacted one stays one ``REDACTED``).
+    Repeated headers are joined with ``", "`` (a redacted one stays one ``REDACTED``), and each
+    resulting value is capped as :func:`capped_text` does.
     """
-    result: dict[str, str] = {}
+    values: dict[bytes, list[bytes]] = {}
     for raw_name, raw_value in headers:
-        name = bytes(raw_name).lower()
-        value = REDACTED if name in names else safe_text(bytes(raw_value).decode("latin-1"))
-        key = safe_text(name.decode("latin-1"))
-        if key in result:
-            if value != REDACTED:
-                result[key] = f"{result[key]}, {value}"
-        else:
-            result[key] = value
-    return result
+        values.setdefault(bytes(raw_name).lower(), []).append(bytes(raw_value))
+    return {
+        safe_text(name.decode("latin-1")): (
+            REDACTED if name in names else capped_text(b", ".join(repeated))
+        )
+        for name, repeated in values.items()
+    }
 
 
 def client_text(client: object) -> str | None:

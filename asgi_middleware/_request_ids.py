@@ -2,12 +2,17 @@
 
 Everything here works on the raw header bytes a server hands over, so the request path does one
 compiled-regex match and no decoding for a value it rejects.
+
+Also two request facts the request-ID, access-log and timing middleware share: the structlog
+contextvar behind a key, and what counts as a cancelled request (with its status, 499).
 """
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
+import sys
 import time
 import uuid
 from contextvars import ContextVar
@@ -19,7 +24,9 @@ from asgi_middleware._headers import get_header, set_header
 from asgi_middleware._types import Headers, RawHeaders
 
 __all__ = [
+    "CLIENT_CLOSED",
     "MAX_LENGTH",
+    "is_cancellation",
     "is_safe_id",
     "is_safe_id_text",
     "structlog_contextvar",
@@ -31,6 +38,10 @@ __all__ = [
 
 #: Longest request ID accepted from a client (SPEC §5).
 MAX_LENGTH = 128
+
+#: nginx's "client closed request": the status the access log and the timing callback report for
+#: a request that ended before any response started, because the client left or it was cancelled.
+CLIENT_CLOSED = 499
 
 # SPEC §5: visible ASCII that covers UUIDs (hyphenated or not), nginx's $request_id (32 hex),
 # AWS X-Ray / ALB trace headers ("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=...;Sampled=1")
@@ -148,3 +159,21 @@ def structlog_contextvar(key: str) -> ContextVar[Any]:
     reset_contextvars(**tokens)
     variable: ContextVar[Any] = tokens[key].var
     return variable
+
+
+def is_cancellation(error: BaseException) -> bool:
+    """Whether ``error`` is the cancellation of the request's task, not a failure.
+
+    asyncio's ``CancelledError`` and trio's ``Cancelled`` (what anyio's cancel scopes raise on
+    each), or an exception group holding nothing else (a trio nursery cancelled as a whole).
+    Both are ``BaseException``: a server that cancels a task on disconnect or at shutdown, or a
+    timeout, is not an error of the app's.
+    """
+    members = getattr(error, "exceptions", None)
+    if isinstance(members, tuple) and members:  # a BaseExceptionGroup (or 3.10's backport)
+        return all(is_cancellation(member) for member in members)
+    if isinstance(error, asyncio.CancelledError):
+        return True
+    # Looked up, never imported: under trio, trio is loaded; otherwise its error cannot occur.
+    trio = sys.modules.get("trio")
+    return trio is not None and isinstance(error, trio.Cancelled)

@@ -16,12 +16,13 @@ from asgi_middleware._paths import PathMatcher
 from asgi_middleware._redact import (
     DEFAULT_REDACT_HEADERS,
     DEFAULT_REDACT_QUERY_PARAMS,
+    capped_text,
     client_text,
     query_redactor,
     redact_headers,
     safe_text,
 )
-from asgi_middleware._request_ids import structlog_contextvar
+from asgi_middleware._request_ids import CLIENT_CLOSED, is_cancellation, structlog_contextvar
 from asgi_middleware._types import ASGIApp, Message, Receive, Scope, Send
 
 # The variable behind get_request_id(), read directly on the request path.
@@ -45,9 +46,6 @@ _LEVELS = frozenset({"debug", "info", "warning", "error", "critical"})
 _CLASSES = ("1xx", "2xx", "3xx", "4xx", "5xx")
 _DEFAULT_LEVELS = {"1xx": "info", "2xx": "info", "3xx": "info", "4xx": "warning", "5xx": "error"}
 _USER_AGENT = b"user-agent"
-_MAX_USER_AGENT = 512
-# nginx's "client closed request": the client left before any response was started.
-_CLIENT_CLOSED = 499
 _SERVER_ERROR = 500
 _PATH = structlog_contextvar("path")
 _METHOD = structlog_contextvar("method")
@@ -123,9 +121,12 @@ class AccessLogMiddleware:
     ``ttfb_ms`` when the app sends ``http.response.start``, ``duration_ms`` when it sends the
     final body message, however long the app runs after that. An exception is logged once,
     with its traceback (``exc_info``), with status 500 when no response had started (a started
-    response keeps its status), and then re-raised unchanged. Emitting the event never raises
-    into the request: a failing logger is reported to
-    ``logging.getLogger("asgi_middleware.access_log")``.
+    response keeps its status), and then re-raised unchanged. A cancelled request (asyncio's
+    ``CancelledError``, trio's ``Cancelled``: a server cancelling on disconnect or at shutdown,
+    a timeout) is no error: the event has ``cancelled=True``, status 499 when no response had
+    started, and the ``"4xx"`` level unless the response had completed; the cancellation
+    propagates. Emitting the event never raises into the request: a failing logger is reported
+    to ``logging.getLogger("asgi_middleware.access_log")``.
 
     Args:
         app: The ASGI application to wrap.
@@ -142,17 +143,19 @@ class AccessLogMiddleware:
         log_headers: Whether to add ``request_headers`` and ``response_headers`` to the event.
         redact_headers: Header names whose values are logged as ``"[redacted]"``. Default:
             ``authorization``, ``proxy-authorization``, ``cookie``, ``set-cookie``,
-            ``x-api-key``, ``x-auth-token``, ``x-csrf-token``.
+            ``x-api-key``, ``x-amz-security-token`` and other credential names (see the docs).
         redact_query_params: Query parameter names (case-insensitive, percent-decoded) whose
             values are logged as ``"[redacted]"``. Default: ``token``, ``password``,
-            ``api_key``, ``secret`` and other common credential names (see the docs).
+            ``api_key``, ``secret`` and other common credential names (see the docs). Both
+            defaults come from one list of names, each in its ``_`` and ``-`` spelling.
 
     Security:
         Credentials stay out of logs by default: headers are not logged unless asked, and
         then with the sensitive ones redacted; sensitive query parameters are always
         redacted. Client-controlled text (path, query, user agent, headers) has control
         characters escaped, so a percent-encoded newline cannot forge a log line even with a
-        plain-text renderer. The user agent is cut at 512 characters.
+        plain-text renderer. The user agent and every logged header value are cut at 512
+        characters, marked ``[truncated]``.
 
     Example:
         ```python
@@ -210,8 +213,13 @@ class AccessLogMiddleware:
         id_token = None if record.request_id is None else _REQUEST_ID.set(record.request_id)
         try:
             await self.app(scope, record.receive, record.send)
-        except Exception as exc:
-            record.failed(exc)
+        except BaseException as exc:
+            # A cancelled request (client gone, shutdown, timeout) is recorded as such, not as
+            # a failure of the app's; either way the exception propagates.
+            if is_cancellation(exc):
+                record.cancelled = True
+            else:
+                record.failed(exc)
             raise
         finally:
             try:
@@ -264,14 +272,28 @@ class _Settings:
     def user_agent(self, scope: Scope) -> str | None:
         """The ``User-Agent`` request header as escaped text, cut to a sane length."""
         raw = get_header(scope.get("headers", ()), _USER_AGENT)
-        return None if raw is None else safe_text(raw[:_MAX_USER_AGENT].decode("latin-1"))
+        return None if raw is None else capped_text(raw)
 
     def log(
-        self, event: str, status: int | None, error: BaseException | None, fields: dict[str, Any]
+        self,
+        event: str,
+        status: int | None,
+        error: BaseException | None,
+        fields: dict[str, Any],
+        *,
+        cut_short: bool,
     ) -> None:
+        """Emit the event at the level its outcome calls for.
+
+        ``cut_short``: cancelled before the response or session was over. That is the client
+        closing the request (499), not a server error, so it takes the 4xx level whatever status
+        had been sent.
+        """
         if error is not None:
             level = self.levels[5]
             fields["exc_info"] = error
+        elif cut_short:
+            level = self.levels[4]
         elif status is not None and 100 <= status < 600:  # noqa: PLR2004 - valid status codes
             level = self.levels[status // 100]
         else:
@@ -283,6 +305,7 @@ class _Record:
     """What every record holds: when it started, where it goes, and how it ended."""
 
     __slots__ = (
+        "cancelled",
         "disconnected",
         "error",
         "path",
@@ -304,9 +327,10 @@ class _Record:
         self.request_id = _request_id(scope)
         self.path = safe_text(scope.get("path", ""))
         self.disconnected = False
+        self.cancelled = False
         self.error: BaseException | None = None
 
-    def failed(self, error: Exception) -> None:
+    def failed(self, error: BaseException) -> None:
         self.error = error
 
     def finish(self) -> None:
@@ -377,15 +401,15 @@ class _HTTPRecord(_Record):
             self.send_error = exc
             raise
 
-    def failed(self, error: Exception) -> None:
+    def failed(self, error: BaseException) -> None:
         # The OSError a server raised for a gone client is a disconnect, not an app error.
         if error is not self.send_error:
             self.error = error
 
     def _emit(self) -> None:
         if not self.status:
-            closed = self.disconnected and self.error is None
-            self.status = _CLIENT_CLOSED if closed else 500
+            closed = self.cancelled or (self.disconnected and self.error is None)
+            self.status = CLIENT_CLOSED if closed else _SERVER_ERROR
         settings, scope, status, started = self.settings, self.scope, self.status, self.started
         if settings.exclude and settings.skip(scope, status, self.error):
             return
@@ -405,6 +429,7 @@ class _HTTPRecord(_Record):
             "user_agent": settings.user_agent(scope),
             "request_id": self.request_id,
             "disconnected": self.disconnected,
+            "cancelled": self.cancelled,
         }
         if settings.log_headers:
             fields["request_headers"] = redact_headers(
@@ -413,7 +438,8 @@ class _HTTPRecord(_Record):
             fields["response_headers"] = redact_headers(
                 self.response_headers, settings.header_names
             )
-        settings.log(HTTP_EVENT, status, self.error, fields)
+        cut_short = self.cancelled and not self.complete
+        settings.log(HTTP_EVENT, status, self.error, fields, cut_short=cut_short)
 
 
 class _WebSocketRecord(_Record):
@@ -449,8 +475,11 @@ class _WebSocketRecord(_Record):
 
     def _emit(self) -> None:
         settings, scope = self.settings, self.scope
-        if self.status is None and self.error is not None:
-            self.status = 500
+        if self.status is None:
+            if self.error is not None:
+                self.status = _SERVER_ERROR
+            elif self.cancelled:
+                self.status = CLIENT_CLOSED
         if settings.exclude and settings.skip(scope, self.status, self.error):
             return
         query = scope.get("query_string", b"")
@@ -465,12 +494,14 @@ class _WebSocketRecord(_Record):
             "user_agent": settings.user_agent(scope),
             "request_id": self.request_id,
             "disconnected": self.disconnected,
+            "cancelled": self.cancelled,
         }
         if settings.log_headers:
             fields["request_headers"] = redact_headers(
                 scope.get("headers", ()), settings.header_names
             )
-        settings.log(WEBSOCKET_EVENT, self.status, self.error, fields)
+        cut_short = self.cancelled and self.close_code is None
+        settings.log(WEBSOCKET_EVENT, self.status, self.error, fields, cut_short=cut_short)
 
 
 def _milliseconds(nanoseconds: int) -> float:

@@ -87,8 +87,10 @@ class RequestIDMiddleware:
     ``http.response.start``, ``websocket.accept`` and a WebSocket denial response, replacing a
     value the app set, never duplicated. `lifespan` and other scope types pass through.
 
-    The scope is never edited: the app gets a new scope with a new ``state`` dict (a copy of the
-    server's) and, when the request header changed, a new header list.
+    The scope is never edited: the app gets a new scope and, when the request header changed, a
+    new header list. Its ``state`` is the server's own per-request dict, the ID written into it
+    (a new dict only when the server gave none), so what the app stores on ``request.state`` is
+    seen by every layer around it, as the server meant (SPEC §2.3).
 
     Args:
         app: The ASGI application to wrap.
@@ -219,12 +221,14 @@ class RequestIDMiddleware:
             await self.app(scope, receive, send)
             return
         request_id, value, headers = self._resolve(scope)
+        # SPEC §2.3: the server's per-request state dict is shared by every layer and the app
+        # (uvicorn copies the lifespan state into a new one per request), so it is written
+        # into, never replaced by a copy that would hide what the app stores there.
         state = scope.get("state")
-        inner_scope = {
-            **scope,
-            "headers": headers,
-            "state": {**state, "request_id": request_id} if state else {"request_id": request_id},
-        }
+        if state is None:
+            state = {}
+        state["request_id"] = request_id
+        inner_scope = {**scope, "headers": headers, "state": state}
         if self._respond:
             name = self._header
 

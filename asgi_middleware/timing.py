@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar, cast
 
 from asgi_middleware._config import require_bool, require_callable, require_token
 from asgi_middleware._headers import get_header
+from asgi_middleware._request_ids import CLIENT_CLOSED, is_cancellation
 from asgi_middleware._server_timing import (
     TimingMetric,
     check_description,
@@ -180,7 +181,9 @@ class TimingResult(NamedTuple):
 
     Attributes:
         scope: The request's scope (read it, do not change it).
-        status: The status sent, or 500 when the app sent no response (it raised or returned).
+        status: The status sent; when no response started, 499 if the request was cancelled
+            (asyncio's ``CancelledError``, trio's ``Cancelled``: the client left, the server
+            shut down, a timeout fired), else 500 (the app raised or returned without one).
         ttfb_ms: Milliseconds from the middleware's call to ``http.response.start``, or ``None``
             when no response started. The value ``Server-Timing`` carries.
         total_ms: Milliseconds from the middleware's call until the app sent the final body
@@ -382,6 +385,12 @@ class TimingMiddleware:
         token = _METRICS.set(metrics)
         try:
             await self.app(scope, receive, send_wrapper)
+        except BaseException as error:
+            # Cancelled before responding: the client closed the request, no server error
+            # (the access log says 499 too). The cancellation propagates.
+            if ttfb < 0 and is_cancellation(error):
+                status = CLIENT_CLOSED
+            raise
         finally:
             _METRICS.reset(token)
             completed = total >= 0

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import builtins
+import copy
+import importlib
 import logging
 import re
 from collections.abc import Iterator
@@ -24,6 +27,12 @@ from asgi_middleware import (
 from asgi_middleware.access_log import HTTP_EVENT, WEBSOCKET_EVENT
 from tests.asgi import Exchange, body, http_scope, run, start, websocket_scope
 from tests.logs import capture, logger
+
+# Built in since Python 3.11; before, the backport anyio depends on (mypy checks as 3.10).
+GroupType: Any = (
+    getattr(builtins, "BaseExceptionGroup", None)
+    or importlib.import_module("exceptiongroup").BaseExceptionGroup
+)
 
 __all__ = ["capture", "logger"]  # fixtures used by the tests below
 
@@ -75,6 +84,7 @@ async def test_one_event_with_the_documented_fields(logger: Any, capture: LogCap
         "user_agent": "curl/8.5",
         "request_id": None,
         "disconnected": False,
+        "cancelled": False,
     }
 
 
@@ -303,6 +313,143 @@ async def test_app_returning_without_a_response(logger: Any, capture: LogCapture
     assert only_event(capture)["status"] == 500
 
 
+def cancelled_app(cancel_scope: anyio.CancelScope, *messages: dict[str, Any]) -> ASGIApp:
+    """An app that sends ``messages``, then waits and is cancelled from outside (by a server)."""
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        for message in messages:
+            await send(message)
+        cancel_scope.cancel()
+        await anyio.sleep_forever()
+
+    return app
+
+
+async def serve_cancelled(app: ASGIApp, cancel_scope: anyio.CancelScope, scope: Scope) -> None:
+    """Call ``app`` inside ``cancel_scope`` and check the cancellation came out of it."""
+    exchange = Exchange(scope["type"], validate=False)
+    with cancel_scope:
+        await app(scope, exchange.receive, exchange.send)
+        pytest.fail("the cancellation was swallowed")
+    assert cancel_scope.cancelled_caught
+
+
+async def test_cancelled_before_the_response_is_499_not_an_error(
+    logger: Any, capture: LogCapture
+) -> None:
+    """A request cancelled before responding: status 499, ``cancelled``, warning, propagated."""
+    cancel_scope = anyio.CancelScope()
+    app = AccessLogMiddleware(cancelled_app(cancel_scope), logger=logger)
+    await serve_cancelled(app, cancel_scope, http_scope())
+
+    event = only_event(capture)
+    assert (event["status"], event["log_level"], event["ttfb_ms"]) == (499, "warning", None)
+    assert "exc_info" not in event
+    assert event["cancelled"] is True
+
+
+async def test_cancelled_mid_stream_keeps_the_status(logger: Any, capture: LogCapture) -> None:
+    """A stream cancelled half-way keeps its 200, with ``cancelled`` at the 4xx level."""
+    cancel_scope = anyio.CancelScope()
+    inner = cancelled_app(cancel_scope, start(200), body(b"part", more_body=True))
+    await serve_cancelled(AccessLogMiddleware(inner, logger=logger), cancel_scope, http_scope())
+
+    event = only_event(capture)
+    assert (event["status"], event["bytes_sent"], event["log_level"]) == (200, 4, "warning")
+    assert "exc_info" not in event
+    assert event["cancelled"] is True
+
+
+async def test_cancelled_after_a_complete_response_logs_its_status(
+    logger: Any, capture: LogCapture
+) -> None:
+    """Cancelled after the last byte (background work): the response's own level, ``cancelled``."""
+    cancel_scope = anyio.CancelScope()
+    inner = cancelled_app(cancel_scope, start(200), body(b"done"))
+    await serve_cancelled(AccessLogMiddleware(inner, logger=logger), cancel_scope, http_scope())
+
+    event = only_event(capture)
+    assert (event["status"], event["cancelled"], event["log_level"]) == (200, True, "info")
+
+
+async def test_cancelled_task_group_is_a_cancellation(logger: Any, capture: LogCapture) -> None:
+    """A group holding only cancellations (a trio nursery cancelled whole) is one too."""
+    cancel_scope = anyio.CancelScope()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        cancel_scope.cancel()
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class() as cancelled:
+            raise GroupType("nursery", [cancelled, copy.copy(cancelled)]) from None
+
+    await serve_cancelled(AccessLogMiddleware(app, logger=logger), cancel_scope, http_scope())
+
+    event = only_event(capture)
+    assert (event["status"], event["log_level"]) == (499, "warning")
+    assert event["cancelled"] is True
+
+
+async def test_error_beside_a_cancellation_is_logged_as_the_error(
+    logger: Any, capture: LogCapture
+) -> None:
+    """A group with an app error besides the cancellation is a failure: 500 with the group."""
+    cancel_scope = anyio.CancelScope()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        cancel_scope.cancel()
+        try:
+            await anyio.sleep_forever()
+        except anyio.get_cancelled_exc_class() as cancelled:
+            raise GroupType("nursery", [cancelled, RuntimeError("boom")]) from None
+
+    exchange = Exchange("http")
+    # The cancel scope takes its own cancellation out of the group and lets the rest through.
+    with pytest.raises(GroupType) as caught, cancel_scope:
+        await AccessLogMiddleware(app, logger=logger)(http_scope(), exchange.receive, exchange.send)
+
+    event = only_event(capture)
+    assert (event["status"], event["log_level"]) == (500, "error")
+    [error] = caught.value.exceptions
+    assert isinstance(error, RuntimeError)
+    assert error in event["exc_info"].exceptions
+    assert event["cancelled"] is False
+
+
+async def test_cancelled_on_an_excluded_path_is_not_logged(
+    logger: Any, capture: LogCapture
+) -> None:
+    """A cancellation is no failure: an excluded path stays out of the log."""
+    cancel_scope = anyio.CancelScope()
+    app = AccessLogMiddleware(cancelled_app(cancel_scope), logger=logger, exclude_paths=["/poll"])
+    await serve_cancelled(app, cancel_scope, http_scope(path="/poll"))
+
+    assert capture.entries == []
+
+
+@pytest.mark.parametrize(
+    ("messages", "status", "level"),
+    [
+        ([], 499, "warning"),
+        ([{"type": "websocket.accept"}], 101, "warning"),
+        ([{"type": "websocket.accept"}, {"type": "websocket.close", "code": 1000}], 101, "info"),
+    ],
+    ids=["before-accept", "accepted", "closed"],
+)
+async def test_websocket_cancelled(
+    messages: list[dict[str, Any]], status: int, level: str, logger: Any, capture: LogCapture
+) -> None:
+    """A cancelled session: ``cancelled``, 499 before accept, 4xx level unless it had closed."""
+    cancel_scope = anyio.CancelScope()
+    app = AccessLogMiddleware(cancelled_app(cancel_scope, *messages), logger=logger)
+    await serve_cancelled(app, cancel_scope, websocket_scope())
+
+    event = only_event(capture)
+    assert (event["status"], event["log_level"]) == (status, level)
+    assert "exc_info" not in event
+    assert event["cancelled"] is True
+
+
 @pytest.mark.parametrize(
     ("disconnect_after", "disconnected"),
     [(1, True), (2, True), (3, False)],
@@ -428,6 +575,40 @@ async def test_header_redaction_is_configurable(logger: Any, capture: LogCapture
     assert capture.entries[0]["request_headers"] == {"x-tenant": "[redacted]", "cookie": "c"}
 
 
+async def test_amz_security_token_header_is_redacted(logger: Any, capture: LogCapture) -> None:
+    """An AWS session token sent as a header is redacted, as it is as a query parameter."""
+    scope = http_scope(
+        query_string=b"X-Amz-Security-Token=q-secret",
+        headers=[("X-Amz-Security-Token", "h-secret"), ("api_key", "k-secret")],
+    )
+    await run(AccessLogMiddleware(responder(), logger=logger, log_headers=True), scope)
+
+    event = capture.entries[0]
+    assert event["request_headers"] == {
+        "x-amz-security-token": "[redacted]",
+        "api_key": "[redacted]",
+    }
+    assert event["query"] == "X-Amz-Security-Token=[redacted]"
+    assert "secret" not in repr(capture.entries)
+
+
+async def test_long_header_values_are_capped(logger: Any, capture: LogCapture) -> None:
+    """A 100 KB header value is logged cut at 512 characters, escaped and marked as cut."""
+    huge = "\x1b" + "h" * 100_000
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await send(start(200, [("x-echo", huge), ("x-short", "s")]))
+        await send(body())
+
+    scope = http_scope(headers=[("x-huge", huge), ("x-huge", "second")])
+    await run(AccessLogMiddleware(app, logger=logger, log_headers=True), scope)
+
+    event = capture.entries[0]
+    cut = "\\x1b" + "h" * 511 + "[truncated]"
+    assert event["request_headers"] == {"x-huge": cut}
+    assert event["response_headers"] == {"x-echo": cut, "x-short": "s"}
+
+
 async def test_client_text_is_escaped(logger: Any, capture: LogCapture) -> None:
     """Control characters in path and user agent are escaped: no forged log lines."""
     scope = http_scope("GET", "/a\nINFO forged", headers=[(b"user-agent", b"ua\r\nX: y\x1b[31m")])
@@ -439,11 +620,11 @@ async def test_client_text_is_escaped(logger: Any, capture: LogCapture) -> None:
 
 
 async def test_long_user_agent_is_cut(logger: Any, capture: LogCapture) -> None:
-    """The user agent is cut at 512 characters."""
+    """The user agent is cut at 512 characters and marked as cut."""
     scope = http_scope(headers=[("user-agent", "u" * 5000)])
     await run(AccessLogMiddleware(responder(), logger=logger), scope)
 
-    assert capture.entries[0]["user_agent"] == "u" * 512
+    assert capture.entries[0]["user_agent"] == "u" * 512 + "[truncated]"
 
 
 @pytest.mark.parametrize(
@@ -659,6 +840,7 @@ async def test_websocket_session_event(logger: Any, capture: LogCapture) -> None
         "user_agent": "ws-client",
         "request_id": None,
         "disconnected": False,
+        "cancelled": False,
     }
 
 

@@ -7,8 +7,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asgi_middleware._redact import (
+    DEFAULT_REDACT_HEADERS,
     DEFAULT_REDACT_QUERY_PARAMS,
+    MAX_TEXT,
     REDACTED,
+    TRUNCATED,
+    capped_text,
     client_text,
     query_redactor,
     redact_headers,
@@ -111,6 +115,46 @@ def test_redact_headers_joins_repeats_and_redacts_every_copy() -> None:
         "cookie": REDACTED,
         "accept": "x, y",
         "x-bin": "\\x1b",
+    }
+
+
+def test_every_query_name_has_its_header_counterpart() -> None:
+    """The two deny-lists stay in step: ``api_key`` as a parameter is ``api-key`` as a header."""
+    headers, params = set(DEFAULT_REDACT_HEADERS), set(DEFAULT_REDACT_QUERY_PARAMS)
+
+    assert {name for name in params if name.replace("_", "-") not in headers} == set()
+    assert {name for name in headers if name.replace("-", "_") not in params} == set()
+
+
+@pytest.mark.parametrize(
+    "name",
+    ["x-amz-security-token", "api-key", "api_key", "access-token", "private-token"],
+)
+def test_default_header_list_covers_credentials_sent_as_headers(name: str) -> None:
+    """Credential headers in use (AWS, the OpenAPI ``api_key``, GitLab) are redacted by default."""
+    assert name in DEFAULT_REDACT_HEADERS
+
+
+@pytest.mark.parametrize(
+    ("raw", "text"),
+    [
+        (b"a" * MAX_TEXT, "a" * MAX_TEXT),
+        (b"a" * (MAX_TEXT + 1), "a" * MAX_TEXT + TRUNCATED),
+        (b"\n" + b"b" * MAX_TEXT, "\\n" + "b" * (MAX_TEXT - 1) + TRUNCATED),
+    ],
+    ids=["at-the-cap", "one-over", "escaped-after-the-cut"],
+)
+def test_capped_text(raw: bytes, text: str) -> None:
+    """Values up to the cap are kept whole; longer ones are cut on the raw bytes and marked."""
+    assert capped_text(raw) == text
+
+
+def test_redact_headers_caps_the_joined_value() -> None:
+    """Many repeats of one header cannot grow its logged value past the cap either."""
+    joined = ", ".join(["x" * 100] * 50)
+
+    assert redact_headers([(b"accept", b"x" * 100)] * 50, frozenset()) == {
+        "accept": joined[:MAX_TEXT] + TRUNCATED
     }
 
 

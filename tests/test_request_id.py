@@ -236,33 +236,74 @@ async def test_websocket_denial_response_carries_the_header() -> None:
 
 
 async def test_scope_and_messages_are_not_mutated() -> None:
-    """The scope, its state dict and header list, and the app's start message stay as given."""
+    """The scope, its header list and the app's start message stay as given; state keeps its keys.
+
+    The state dict is the one thing written into (SPEC §2.3): it gains ``request_id`` only.
+    """
     start_message = start(200, [("content-type", "text/plain")])
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
         await send(start_message)
         await send(body(b"ok"))
 
-    scope = http_scope(state={"db": "pool"})
+    scope = http_scope(state={"db": "pool"}, headers=[("x-request-id", VALID)])
     before = copy.deepcopy(scope)
     state, headers = scope["state"], scope["headers"]
     await run(RequestIDMiddleware(app), scope)
 
-    assert scope == before
+    assert {**scope, "state": None} == {**before, "state": None}
     assert scope["state"] is state
+    assert state == {"db": "pool", "request_id": VALID}
     assert scope["headers"] is headers
     assert start_message == start(200, [("content-type", "text/plain")])
 
 
-async def test_state_is_a_copy_of_the_servers_with_the_id_added() -> None:
-    """The app's ``state`` is a new dict holding the server's (lifespan) state and the ID."""
+async def test_app_gets_the_servers_own_state_dict_with_the_id() -> None:
+    """The app's ``state`` is the very dict the server gave, holding its state and the ID."""
     log: list[dict[str, Any]] = []
     scope = http_scope(state={"db": "pool"}, headers=[("x-request-id", VALID)])
     await run(RequestIDMiddleware(seen_by(log)), scope)
 
     inner = log[0]["scope"]
+    assert inner["state"] is scope["state"]
     assert inner["state"] == {"db": "pool", "request_id": VALID}
-    assert inner["state"] is not scope["state"]
+
+
+async def test_empty_server_state_is_shared_not_replaced() -> None:
+    """An empty state dict from the server is written into too, not swapped for a new one."""
+    log: list[dict[str, Any]] = []
+    scope = http_scope(headers=[("x-request-id", VALID)])
+    await run(RequestIDMiddleware(seen_by(log)), scope)
+
+    assert log[0]["scope"]["state"] is scope["state"]
+    assert scope["state"] == {"request_id": VALID}
+
+
+@pytest.mark.parametrize("scope_factory", [http_scope, websocket_scope], ids=["http", "websocket"])
+async def test_what_the_app_stores_in_state_is_seen_outside(
+    scope_factory: Callable[..., dict[str, Any]],
+) -> None:
+    """A value the app puts in ``state`` (``request.state.user``) is visible to an outer layer."""
+    seen_outside: list[Any] = []
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        scope["state"]["user"] = "alice"
+        if scope["type"] == "http":
+            await send(start(204))
+            await send(body())
+        else:
+            await send({"type": "websocket.close", "code": 1000})
+
+    inner = RequestIDMiddleware(app)
+
+    async def outer(scope: Scope, receive: Receive, send: Send) -> None:
+        # An outer layer as an access log or auth middleware is: it reads state afterwards.
+        await inner(scope, receive, send)
+        seen_outside.append(dict(scope["state"]))
+
+    await run(outer, scope_factory(headers=[("x-request-id", VALID)]))
+
+    assert seen_outside == [{"user": "alice", "request_id": VALID}]
 
 
 async def test_scope_without_state_gets_one() -> None:

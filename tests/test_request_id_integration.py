@@ -14,7 +14,15 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from asgi_middleware import ASGIApp, RequestIDMiddleware, compose, get_request_id
+from asgi_middleware import (
+    ASGIApp,
+    Receive,
+    RequestIDMiddleware,
+    Scope,
+    Send,
+    compose,
+    get_request_id,
+)
 from tests.asgi import asgi_client
 
 pytestmark = pytest.mark.anyio
@@ -117,3 +125,28 @@ async def test_wrapped_app_500_carries_the_id(make_app: Callable[[], ASGIApp]) -
 
     assert response.status_code == 500
     assert response.headers["x-request-id"] == "failing-1"
+
+
+async def remember(request: Request) -> JSONResponse:
+    """Store a value on ``request.state``, as authentication or tenancy code does."""
+    request.state.tenant = "acme"
+    return JSONResponse({"state": request.state.request_id})
+
+
+async def test_endpoint_state_reaches_an_outer_middleware() -> None:
+    """What a Starlette endpoint sets on request.state is read by a pure-ASGI layer outside."""
+    seen: list[dict[str, object]] = []
+    inner = RequestIDMiddleware(Starlette(routes=[Route("/remember", remember)]))
+
+    async def outer(scope: Scope, receive: Receive, send: Send) -> None:
+        # httpx gives no state: this layer creates the per-request dict as uvicorn does (a
+        # copy of the lifespan state) and reads it once the app returned.
+        state: dict[str, object] = {"pool": "lifespan"}
+        await inner({**scope, "state": state}, receive, send)
+        seen.append(state)
+
+    async with asgi_client(outer) as client:
+        response = await client.get("/remember", headers={"X-Request-ID": "req-7"})
+
+    assert response.json() == {"state": "req-7"}
+    assert seen == [{"pool": "lifespan", "request_id": "req-7", "tenant": "acme"}]

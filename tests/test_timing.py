@@ -409,6 +409,28 @@ async def test_exception_after_start_keeps_the_sent_status() -> None:
     ]
 
 
+async def test_cancelled_before_start_reports_499_and_propagates() -> None:
+    """A request cancelled before responding (client gone, shutdown) reports 499, not 500.
+
+    The cancellation itself comes out of the middleware, for the cancel scope to catch.
+    """
+    results: list[TimingResult] = []
+    cancel_scope = anyio.CancelScope()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        cancel_scope.cancel()
+        await anyio.sleep_forever()
+
+    middleware = timing_of(callback=results.append, clock=Clock(0, 5_000_000))(app)
+    with cancel_scope:
+        await run(middleware, http_scope())
+        pytest.fail("the cancellation was swallowed")
+    assert cancel_scope.cancelled_caught
+    assert [(r.status, r.ttfb_ms, r.total_ms, r.completed) for r in results] == [
+        (499, None, 5.0, False)
+    ]
+
+
 async def test_app_returning_without_a_response_reports_500() -> None:
     """An app that returns without responding is reported as the 500 the server will send."""
     results: list[TimingResult] = []

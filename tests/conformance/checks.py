@@ -133,6 +133,9 @@ async def check_mixed_case_header_names(factory: Factory, extra_headers: Headers
 async def check_inputs_never_mutated(factory: Factory, extra_headers: Headers) -> None:
     """The scope, the app's messages and their header lists are never changed in place.
 
+    The one exception is the scope's ``state`` dict (SPEC §2.3): layers write into the server's,
+    and add none to a scope that had none.
+
     The app reuses one start message for every response (as module-level constants do), so a
     middleware that edits it in place shows up as a changed object and as a second response that
     differs from the first.
@@ -143,11 +146,19 @@ async def check_inputs_never_mutated(factory: Factory, extra_headers: Headers) -
     wrapped = factory(app)
     snapshots = copy.deepcopy((start_message, body_message))
     responses = []
-    for _ in range(2):
+    for with_state in (True, False):
         scope = _scope(extra_headers)
+        if not with_state:
+            del scope["state"]
         scope_before = copy.deepcopy(scope)
+        state = scope.get("state")
         sent = await _drive(wrapped, scope, Exchange("http"))
-        assert scope == scope_before, "the scope was changed in place"
+        # SPEC §2.3: the server's state dict is shared by every layer and may be written into;
+        # it is never replaced, and a layer needing one where there is none creates its own.
+        assert scope.get("state") is state, "the scope's state dict was replaced or added"
+        assert {**scope, "state": None} == {**scope_before, "state": None}, (
+            "the scope was changed in place"
+        )
         assert (start_message, body_message) == snapshots, "the app's messages were changed"
         responses.append([dict(message) for message in sent])
     assert responses[0] == responses[1], "the second response differs from the first"
