@@ -53,6 +53,9 @@ except subtypes with a ``+xml`` or ``+json`` suffix (RFC 6838 §4.2.8), which ar
 _HANDLED = "http"
 _CODINGS = ("zstd", "br", "gzip")
 _EVENT_STREAM = b"text/event-stream"
+# RFC 9110 §8.3: a recipient may take a response without Content-Type as this type; so does the
+# exclusion list, and excluding it also leaves untyped bodies (of unknown content) alone.
+_UNTYPED = b"application/octet-stream"
 _TEXT_SUFFIXES = (b"+xml", b"+json")
 # RFC 9110 §15: no content (1xx, 204, 205, 304) or a partial one (206) is never recoded.
 _SKIP_STATUS = frozenset({204, 205, 206, 304})
@@ -119,10 +122,8 @@ class _Settings:
         # An int either way, so the per-chunk test is one comparison.
         self.offload = sys.maxsize if offload is None else offload
 
-    def skips(self, media_type: bytes | None) -> bool:
+    def skips(self, media_type: bytes) -> bool:
         """Whether a media type is never compressed (excluded, or an event stream not opted in)."""
-        if media_type is None:
-            return False
         if media_type == _EVENT_STREAM:
             return not self.event_streams
         if media_type in self.exclude_exact:
@@ -164,6 +165,8 @@ class CompressionMiddleware:
         brotli_quality: brotli quality, 0-11.
         zstd_level: zstd level, 1-22.
         exclude_content_types: Media types (``type/subtype`` or ``type/*``) never compressed.
+            A response without ``Content-Type`` counts as ``application/octet-stream``, which
+            is compressed unless listed here.
         compress_event_streams: Also compress ``text/event-stream`` (always flushed per event).
         flush_chunks: Sync-flush after every streamed chunk so it is decodable on arrival. Turn
             off for bulk downloads: output is then produced as the compressor sees fit.
@@ -448,11 +451,14 @@ def _scan(headers: Any) -> tuple[bytes | None, int | None, bool]:
     return content_type, length, skip
 
 
-def _media_type(content_type: bytes | None) -> bytes | None:
-    """``type/subtype`` of a Content-Type value, lower case, without parameters."""
+def _media_type(content_type: bytes | None) -> bytes:
+    """``type/subtype`` of a Content-Type value, lower case, without parameters.
+
+    A missing or empty one is ``application/octet-stream`` (RFC 9110 §8.3).
+    """
     if content_type is None:
-        return None
-    return content_type.partition(b";")[0].strip(b" \t").lower()
+        return _UNTYPED
+    return content_type.partition(b";")[0].strip(b" \t").lower() or _UNTYPED
 
 
 def _coded(start: Message, token: bytes, length: int | None) -> Message:

@@ -16,6 +16,7 @@ import zstandard
 
 from asgi_middleware import CompressionMiddleware, GZipMiddleware
 from asgi_middleware._types import ASGIApp, Receive, Scope, Send
+from asgi_middleware.compression import DEFAULT_EXCLUDED_CONTENT_TYPES
 from tests.asgi import body, body_of, headers_of, http_scope, run, start, websocket_scope
 
 pytestmark = pytest.mark.anyio
@@ -176,6 +177,21 @@ async def test_custom_exclusions_replace_the_defaults() -> None:
     only_png = _app(start(200, [("content-type", "image/png")]), body(TEXT))
     sent = await _get(GZipMiddleware(only_png, exclude_content_types=["application/zip"]))
     assert _value(sent, b"content-encoding") == b"gzip"
+
+
+@pytest.mark.parametrize("app_headers", [[], [("content-type", "")], [("content-type", "; x=1")]])
+async def test_untyped_response_counts_as_octet_stream(app_headers: list[tuple[str, str]]) -> None:
+    """No (or an empty) Content-Type is ``application/octet-stream`` to the exclusion list.
+
+    It is compressed by default, as Starlette's GZipMiddleware does, and left alone once
+    ``application/octet-stream`` is excluded (RFC 9110 §8.3).
+    """
+    messages = (start(200, app_headers), body(TEXT))
+    default = await _get(GZipMiddleware(_app(*messages)))
+    assert _value(default, b"content-encoding") == b"gzip"
+    excluded = (*DEFAULT_EXCLUDED_CONTENT_TYPES, "application/octet-stream")
+    sent = await _get(GZipMiddleware(_app(*messages), exclude_content_types=excluded))
+    assert all(a is b for a, b in zip(sent, messages, strict=True))
 
 
 async def test_event_stream_compressed_when_opted_in() -> None:

@@ -86,7 +86,7 @@ async def test_json_sample_writes_one_json_object_per_line(restore_structlog: No
 
 
 async def test_json_sample_renders_tracebacks_as_data(restore_structlog: None) -> None:
-    """access_log_json: an exception's event has a structured ``exception`` field."""
+    """access_log_json: an exception's event has a structured ``exception`` field, no locals."""
     module = load("access_log_json")
     stream = io.StringIO()
     module.configure_json_logging(stream)
@@ -101,6 +101,10 @@ async def test_json_sample_renders_tracebacks_as_data(restore_structlog: None) -
     (line,) = [json.loads(line) for line in stream.getvalue().splitlines()]
     assert (line["status"], line["level"]) == (500, "error")
     assert line["exception"][0]["exc_type"] == "RuntimeError"
+    # Frame locals would include the scope and its raw headers (tests/test_logging_secrets.py).
+    frames = line["exception"][0]["frames"]
+    assert frames
+    assert not [frame["name"] for frame in frames if "locals" in frame]
 
 
 async def test_console_sample_writes_readable_lines(restore_structlog: None) -> None:

@@ -1,7 +1,10 @@
 """The recommended stack: request ID outside the access log, around the framework app.
 
 Run: `uvicorn access_log_app:app --app-dir docs/examples` and watch the events on stdout
-(structlog's default console output, since this file does not configure structlog).
+(structlog's default console output, since this file does not configure structlog). That default
+prints a failing request's traceback with every frame's local variables, the request's headers
+included, when Rich is installed: configure structlog as access_log_console.py does before the
+service sees real credentials.
 """
 
 from __future__ import annotations

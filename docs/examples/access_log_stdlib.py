@@ -30,13 +30,17 @@ def configure_stdlib_logging(stream: TextIO = sys.stdout) -> logging.Handler:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    # Tracebacks as data, without the frames' local variables (which hold the raw headers).
+    tracebacks = structlog.processors.ExceptionRenderer(
+        structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+    )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,  # for records from plain logging.getLogger() loggers
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.dict_tracebacks,
+                tracebacks,
                 structlog.processors.JSONRenderer(),
             ],
         )

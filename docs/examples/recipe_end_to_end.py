@@ -48,13 +48,18 @@ def configure_logging(stream: TextIO = sys.stdout, level: int = logging.INFO) ->
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    # Not dict_tracebacks: it records every frame's local variables, and the middleware's
+    # frames hold the ASGI scope, raw Authorization and Cookie headers included.
+    tracebacks = structlog.processors.ExceptionRenderer(
+        structlog.tracebacks.ExceptionDictTransformer(show_locals=False)
+    )
     handler = logging.StreamHandler(stream)
     handler.setFormatter(
         structlog.stdlib.ProcessorFormatter(
             foreign_pre_chain=shared,  # stdlib records (httpx, your libraries) get the same
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.dict_tracebacks,
+                tracebacks,  # exc_info -> structured "exception", without locals
                 structlog.processors.JSONRenderer(),
             ],
         )
