@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 import inspect
 import warnings
 from collections.abc import Callable, Mapping, Sequence
@@ -81,7 +82,7 @@ class _LitestarMiddleware(Protocol):
 LayerLike: TypeAlias = (
     Layer[...] | _StarletteMiddleware | _LitestarMiddleware | Callable[[ASGIApp], ASGIApp]
 )
-"""What [`compose`][asgi_middleware.compose] accepts as a layer.
+"""What [`compose`][asgi_middleware.compose.compose] accepts as a layer.
 
 A [`Layer`][asgi_middleware.Layer], a Starlette ``Middleware`` or Litestar ``DefineMiddleware``
 object (matched by shape, never imported), or any callable taking the app and returning an app.
@@ -155,7 +156,10 @@ def compose(app: ASGIApp, *layers: LayerLike) -> ASGIApp:
     Raises:
         TypeError: ``app`` is not callable, or a layer is not one of the forms above, cannot be
             called with the app and its options, or does not return a callable. The message names
-            the layer's position, as ``layers[N]`` counting from 0.
+            the layer's position, as ``layers[N]`` counting from 0, and the layer; when it cannot
+            be called, also what went wrong (an unknown option, with the closest name the class
+            takes), the parameters the class takes, and how to pass them. An ASGI app where a
+            layer belongs, such as a middleware already built, is named as such.
 
     Warns:
         UserWarning: The order is one that is almost always a mistake, such as authentication
@@ -201,24 +205,111 @@ def _resolve(index: int, layer: object, app: ASGIApp) -> _Spec:
         msg = f"layers[{index}] must be {rule}, got {layer!r}"
         raise TypeError(msg)
     try:
-        inspect.signature(factory).bind(app, *args, **kwargs)
-    except TypeError as exc:
-        described = repr(layer) if factory is layer else _describe(layer, factory, args, kwargs)
-        msg = (
-            f"layers[{index}] must accept the app as its first argument and the options given, "
-            f"got {described}: {exc}"
-        )
-        if factory is layer and not isinstance(layer, type):
-            # The usual cause: an instance, CORSMiddleware(app, ...), where the class belongs.
-            msg += (
-                " (pass a middleware class or Layer(cls, **options), not an already built"
-                " middleware)"
-            )
-        raise TypeError(msg) from None
+        signature = inspect.signature(factory)
     except ValueError:  # Some builtins have no signature; building them still checks.
-        pass
+        signature = None
+    if signature is not None:
+        try:
+            signature.bind(app, *args, **kwargs)
+        except TypeError as exc:
+            msg = _unbuildable(index, layer, (factory, args, kwargs), signature, exc)
+            raise TypeError(msg) from None
     role = getattr(factory, "_compose_role", None) if isinstance(factory, type) else None
     return _Spec(factory, args, kwargs, role)
+
+
+def _unbuildable(
+    index: int,
+    layer: object,
+    call: tuple[object, Sequence[Any], Mapping[str, Any]],
+    signature: inspect.Signature,
+    exc: TypeError,
+) -> str:
+    """Why ``layers[index]`` cannot be called with the app and its options, and what to do."""
+    factory, args, kwargs = call
+    if factory is layer and _is_asgi_app(layer, signature):
+        # The usual cause: an instance, CORSMiddleware(app, ...), where the class belongs.
+        cls = type(layer)
+        fix = (
+            f"Layer({cls.__qualname__}, option=value, ...) instead, and compose builds the "
+            "middleware around the app"
+            if not inspect.isroutine(layer)
+            and next(iter(inspect.signature(cls).parameters), None) == "app"
+            else "a middleware class, Layer(cls, option=value, ...) or a callable app -> app "
+            "instead"
+        )
+        return (
+            f"layers[{index}], {_label(layer)}, is an ASGI app, not a layer: it takes "
+            f"{_parameters(signature)}, where a layer takes the app to wrap. Pass {fix}."
+        )
+    name = _label(factory)
+    if factory is layer:
+        what = name
+        advice = (
+            f"; pass its options with Layer({name}, option=value, ...)."
+            if isinstance(layer, type)
+            else "; a callable layer is called with the app to wrap as its only argument."
+        )
+    else:
+        what, advice = _describe(layer, factory, args, kwargs), "."
+    given = ", ".join(["app", *(["..."] if args else []), *(f"{key}=..." for key in kwargs)])
+    problem = _unknown_options(signature, kwargs) or str(exc)
+    return (
+        f"layers[{index}], {what}, cannot be built as {name}({given}): {problem}. "
+        f"{name} takes {_parameters(signature)}{advice}"
+    )
+
+
+def _is_asgi_app(layer: object, signature: inspect.Signature) -> bool:
+    """An async callable taking three positional arguments: an app, not a layer."""
+    call = layer if inspect.isroutine(layer) else type(layer).__call__
+    try:
+        signature.bind(None, None, None)
+    except TypeError:
+        return False
+    return inspect.iscoroutinefunction(call)
+
+
+def _unknown_options(signature: inspect.Signature, kwargs: Mapping[str, Any]) -> str | None:
+    """``unknown option 'vlaue' (did you mean 'value'?)``, or None when every name is taken."""
+    parameters = signature.parameters.values()
+    if any(parameter.kind is parameter.VAR_KEYWORD for parameter in parameters):
+        return None
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    known = [parameter.name for parameter in parameters if parameter.kind in kinds]
+    unknown = [key for key in kwargs if key not in known]
+    if not unknown:
+        return None
+    named = []
+    for key in unknown:
+        close = difflib.get_close_matches(key, known, n=1)
+        named.append(f"{key!r} (did you mean {close[0]!r}?)" if close else repr(key))
+    return f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(named)}"
+
+
+class _Elided:
+    """Stands for a default in a signature shown in an error: defaults may be long."""
+
+    def __repr__(self) -> str:
+        return "..."
+
+
+def _parameters(signature: inspect.Signature) -> str:
+    """``(app, *, name, value=...)``: the parameters without annotations or default values."""
+    shown = [
+        parameter.replace(
+            annotation=parameter.empty,
+            default=parameter.empty if parameter.default is parameter.empty else _Elided(),
+        )
+        for parameter in signature.parameters.values()
+    ]
+    return str(signature.replace(parameters=shown, return_annotation=signature.empty))
+
+
+def _label(layer: object) -> str:
+    """A class's or function's qualified name; ``an instance of Name`` otherwise (no repr)."""
+    name = getattr(layer, "__qualname__", None)
+    return name if isinstance(name, str) else f"an instance of {type(layer).__qualname__}"
 
 
 def _has(layer: object, *names: str) -> bool:

@@ -2,20 +2,25 @@
 
 Run it with the README's command (``./scripts/demo``), or inside the dev environment::
 
-    python -m uvicorn examples.demo:app --host 127.0.0.1 --port 8000
+    python -m uvicorn examples.demo:app --host 127.0.0.1 --port 8000 --no-access-log
 
-The whole Starlette object is wrapped (not its ``add_middleware`` list), so our layers sit outside
-Starlette's error handler and a 500 carries their headers too (see docs/composition.md).
+``--no-access-log`` because the stack has its own access log (uvicorn's would log every request a
+second time). The whole Starlette object is wrapped (not its ``add_middleware`` list), so our
+layers sit outside Starlette's error handler and a 500 carries their headers too (see
+docs/composition.md). Its lifespan configures structlog (``configure_logging``) at start-up.
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import sys
 from collections.abc import AsyncIterator
 
 import anyio
+import structlog
 from starlette.applications import Starlette
-from starlette.authentication import requires
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
 from starlette.routing import Mount, Route, WebSocketRoute
@@ -37,6 +42,7 @@ from asgi_middleware import (
     compose,
     get_request_id,
     record_timing,
+    requires,
 )
 
 #: Where a single-page app under development would run; the demo lets it call the API.
@@ -63,13 +69,31 @@ async def raw_app(scope: Scope, receive: Receive, send: Send) -> None:
     await send({"type": "http.response.body", "body": content})
 
 
+#: What each endpoint shows; the index lists them, and is itself long enough to be compressed.
+ENDPOINTS = {
+    "/": "this page: over the compression minimum, so it comes back compressed (Content-Encoding)",
+    "/stream": "five NDJSON lines 50 ms apart, each compressed and sent as it is produced",
+    "/boom": "an unhandled exception: a 500 that still carries the request ID and CORS headers",
+    "/private": "401 with a WWW-Authenticate challenge, unless you send the demo's bearer token",
+    "/raw/": "a raw ASGI app mounted in the Starlette app, behind the same stack",
+    "/ws": "a WebSocket echo; its Origin is checked by the CORS layer",
+}
+
+
 async def index(request: Request) -> JSONResponse:
-    """Describe the service and its stack."""
+    """Describe the service, its stack and its endpoints, with commands to try them."""
+    base = str(request.base_url).rstrip("/")
     return JSONResponse(
         {
             "service": "asgi-middleware demo",
             "stack": [_name(layer) for layer in STACK],
-            "endpoints": ["/", "/stream", "/boom", "/private", "/raw/", "/ws"],
+            "endpoints": ENDPOINTS,
+            "try": [
+                f"curl -s -D - -o /dev/null -H 'Accept-Encoding: gzip' {base}/",
+                f"curl -si {base}/private",
+                f"curl -s -H 'Authorization: Bearer {DEMO_TOKEN}' {base}/private",
+                f"curl -sN --compressed {base}/stream",
+            ],
             "request_id": get_request_id(),
         }
     )
@@ -92,9 +116,13 @@ async def stream(request: Request) -> StreamingResponse:
     return StreamingResponse(lines(), media_type="application/x-ndjson")
 
 
-@requires("authenticated")
+@requires()
 async def private(request: Request) -> JSONResponse:
-    """Answer only requests with the demo's bearer token (``Authorization: Bearer ...``)."""
+    """Answer only requests with the demo's bearer token (``Authorization: Bearer ...``).
+
+    Anonymous requests get 401 with the middleware's ``WWW-Authenticate: Bearer`` challenge
+    (Starlette's own ``requires`` would answer 403, telling the client nothing about logging in).
+    """
     record_timing("lookup", 0.2, "user lookup")
     return JSONResponse({"user": request.user.display_name, "scopes": request.auth.scopes})
 
@@ -112,7 +140,38 @@ async def echo(websocket: WebSocket) -> None:
         await websocket.send_text(text)
 
 
+def configure_logging() -> None:
+    """Log structlog events as console lines, with tracebacks but never a frame's local variables.
+
+    structlog's default console renderer shows every frame's locals when ``rich`` is installed,
+    and so does ``dict_tracebacks``. Here the locals hold the ASGI scope and its raw headers,
+    ``Authorization`` and ``Cookie`` included, so the demo prints plain tracebacks instead.
+    """
+    # structlog's own defaults otherwise: colours only on a terminal, and never with NO_COLOR.
+    colors = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.StackInfoRenderer(),
+            structlog.dev.set_exc_info,
+            structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+            structlog.dev.ConsoleRenderer(
+                colors=colors, exception_formatter=structlog.dev.plain_traceback
+            ),
+        ]
+    )
+
+
+@contextlib.asynccontextmanager
+async def lifespan(app: Starlette) -> AsyncIterator[None]:
+    """Configure logging when a server starts the app; in-process tests never start it."""
+    configure_logging()
+    yield
+
+
 starlette_app = Starlette(
+    lifespan=lifespan,
     routes=[
         Route("/", index),
         Route("/stream", stream),
@@ -120,7 +179,7 @@ starlette_app = Starlette(
         Route("/private", private),
         Mount("/raw", app=raw_app),
         WebSocketRoute("/ws", echo),
-    ]
+    ],
 )
 
 #: The recommended order, outermost first: CORS, request ID, access log, timing, auth, compression.
@@ -136,7 +195,7 @@ STACK: tuple[LayerLike, ...] = (
     RequestIDMiddleware,
     AccessLogMiddleware,
     Layer(TimingMiddleware, timing_allow_origin=list(SPA_ORIGINS)),
-    # Anonymous requests go through; /private asks for the "authenticated" scope itself.
+    # Anonymous requests go through; /private refuses them itself, with @requires.
     Layer(
         AuthenticationMiddleware,
         backend=BearerTokenBackend(tokens=[DEMO_TOKEN]),

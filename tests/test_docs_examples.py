@@ -286,12 +286,12 @@ async def test_startup_errors_valid_stack_serves() -> None:
 
 
 def test_startup_errors_misspelt_option() -> None:
-    """startup_errors: a misspelt option is a TypeError naming layers[1], as the page shows."""
+    """startup_errors: a misspelt option names layers[1], the option and its fix, as shown."""
     build = function_of(load("startup_errors"), "misspelt_option")
     message = (
-        "layers[1] must accept the app as its first argument and the options given, "
-        "got Layer(SetHeaderMiddleware, name=..., vlaue=...): "
-        "missing a required argument: 'value'"
+        "layers[1], Layer(SetHeaderMiddleware, name=..., vlaue=...), cannot be built as "
+        "SetHeaderMiddleware(app, name=..., vlaue=...): unknown option 'vlaue' "
+        "(did you mean 'value'?). SetHeaderMiddleware takes (app, *, name, value)."
     )
     with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         build()
@@ -308,17 +308,17 @@ def test_startup_errors_bad_value() -> None:
 
 
 def test_startup_errors_built_too_early() -> None:
-    """startup_errors: an already built middleware is a TypeError naming layers[0]."""
+    """startup_errors: a built middleware is named an ASGI app, with the Layer to use instead."""
     build = function_of(load("startup_errors"), "built_too_early")
-    pattern = (
-        r"^layers\[0\] must accept the app as its first argument and the options given, "
-        r"got <set_header\.SetHeaderMiddleware object at 0x[0-9a-f]+>: "
-        r"missing a required argument: 'receive' "
-        r"\(pass a middleware class or Layer\(cls, \*\*options\), "
-        r"not an already built middleware\)$"
+    message = (
+        "layers[0], an instance of SetHeaderMiddleware, is an ASGI app, not a layer: it takes "
+        "(scope, receive, send), where a layer takes the app to wrap. Pass "
+        "Layer(SetHeaderMiddleware, option=value, ...) instead, and compose builds the "
+        "middleware around the app."
     )
-    with pytest.raises(TypeError, match=pattern):
+    with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         build()
+    assert f"TypeError: {message}" in (DOCS / "composition.md").read_text(encoding="utf-8")
 
 
 @pytest.mark.server
