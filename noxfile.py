@@ -102,8 +102,23 @@ def examples(session: nox.Session) -> None:
     )
 
 
+WRK_HINT = (
+    "wrk is not installed: the end-to-end run (--e2e) will be skipped. Install it with "
+    "`sudo apt-get install wrk` (Debian, Ubuntu) or `brew install wrk` (macOS)."
+)
+
+
 @nox.session
 def bench(session: nox.Session) -> None:
-    """Benchmark every middleware against the bare app and its peers (see benchmarks/README.md)."""
+    """Benchmark every middleware against the bare app and its peers (see benchmarks/README.md).
+
+    ``nox -s bench -- --e2e`` serves the whole stacks with uvicorn and loads them with wrk
+    instead; ``-- --quick`` makes either run short.
+    """
     _install(session, "bench")
+    if "--e2e" in session.posargs:
+        # The end-to-end run's server, as deployments install it (uvloop and httptools).
+        session.install("uvicorn[standard]>=0.30")
+        if shutil.which("wrk") is None:
+            session.warn(WRK_HINT)
     session.run("python", "-m", "benchmarks", *session.posargs)

@@ -1,18 +1,26 @@
 """Command line: ``python -m benchmarks [--quick] [--scenario NAME ...] [--repeat R] [--number N]``.
 
-See ``python -m benchmarks --help`` and ``benchmarks/README.md``.
+``--e2e`` runs the end-to-end comparison (uvicorn and wrk) instead of the in-process scenarios, or
+after the ones ``--scenario`` names. See ``python -m benchmarks --help`` and
+``benchmarks/README.md``.
 """
 
 from __future__ import annotations
 
 import argparse
+import shutil
+import subprocess
 import sys
 import time
 from collections.abc import Sequence
+from importlib import util
 from pathlib import Path
+from typing import Any
 
+from benchmarks import bench_stack, e2e, stacks
 from benchmarks import scenarios as _scenarios
 from benchmarks.driver import VALIDATION_REQUESTS, CheckFailedError, ScenarioResult, Settings, run
+from benchmarks.e2e_report import e2e_to_json, format_e2e, format_e2e_footer
 from benchmarks.model import Scenario
 from benchmarks.report import (
     environment,
@@ -31,6 +39,10 @@ DEFAULT_BATCH_SECONDS = 0.12
 QUICK_REPEAT = 3
 QUICK_BATCH_SECONDS = 0.002
 DEFAULT_SEED = 20240601
+# End to end: seconds of wrk per stack and round; --quick is one round of 1 s, no warm-up.
+E2E_SECONDS = 5
+E2E_ROUNDS = 3
+E2E_CONNECTIONS = 8
 
 
 def _positive_int(text: str) -> int:
@@ -93,7 +105,79 @@ def build_parser(names: Sequence[str]) -> argparse.ArgumentParser:
     parser.add_argument(
         "--json", type=Path, metavar="PATH", help="also write every raw number to PATH as JSON"
     )
+    group = parser.add_argument_group(
+        "end to end", "each stack served by uvicorn on 127.0.0.1 and loaded by wrk"
+    )
+    group.add_argument(
+        "--e2e",
+        action="store_true",
+        help="run the end-to-end comparison of the whole stacks (needs wrk and uvicorn); the "
+        "in-process scenarios run only if --scenario names them",
+    )
+    group.add_argument(
+        "--e2e-seconds",
+        type=_positive_int,
+        metavar="S",
+        help=f"length of each wrk run (default {E2E_SECONDS}, --quick 1)",
+    )
+    group.add_argument(
+        "--e2e-rounds",
+        type=_positive_int,
+        metavar="R",
+        help=f"wrk runs per stack, interleaved (default {E2E_ROUNDS}, --quick 1)",
+    )
+    group.add_argument(
+        "--e2e-connections",
+        type=_positive_int,
+        metavar="C",
+        help=f"connections wrk keeps open (default {E2E_CONNECTIONS})",
+    )
     return parser
+
+
+def _e2e_settings(args: argparse.Namespace) -> e2e.E2ESettings:
+    return e2e.E2ESettings(
+        seconds=args.e2e_seconds or (1 if args.quick else E2E_SECONDS),
+        warmup=0 if args.quick else 1,
+        rounds=args.e2e_rounds or (1 if args.quick else E2E_ROUNDS),
+        connections=args.e2e_connections or E2E_CONNECTIONS,
+        seed=args.seed,
+    )
+
+
+def _report_failures(failures: Sequence[str], what: str) -> None:
+    print(f"\nFAILED: {len(failures)} response check(s) failed; {what}.", file=sys.stderr)
+    for failure in failures:
+        print(f"  {failure}", file=sys.stderr)
+
+
+def _run_e2e(args: argparse.Namespace) -> tuple[int, dict[str, Any] | None]:
+    """Run the end-to-end comparison; a missing wrk or uvicorn skips it with a message."""
+    wrk = shutil.which("wrk")
+    if wrk is None or util.find_spec("uvicorn") is None:
+        print(f"\nSKIPPED: {e2e.WRK_MISSING if wrk is None else e2e.UVICORN_MISSING}")
+        return 0, None
+    settings = _e2e_settings(args)
+    print(f"\nend to end: {e2e.server_description()}; {wrk}", flush=True)
+    try:
+        result = e2e.run_e2e(
+            stacks.STACKS,
+            bench_stack.E2E_REQUESTS,
+            settings,
+            wrk=wrk,
+            progress=lambda line: print(line, flush=True),
+        )
+    except CheckFailedError as error:
+        _report_failures(error.failures, "no stack was loaded, or its numbers are discarded")
+        return 1, None
+    except (RuntimeError, OSError, subprocess.SubprocessError) as error:
+        # A server that would not start, or wrk failing: the run has no numbers to show.
+        print(f"\nFAILED: the end-to-end run stopped: {error}", file=sys.stderr)
+        return 1, None
+    for request in bench_stack.E2E_REQUESTS:
+        print(f"\n{format_e2e(result, request.name, request.description)}", flush=True)
+    print(format_e2e_footer(result))
+    return 0, e2e_to_json(result)
 
 
 def main(argv: Sequence[str] | None = None, *, scenarios: Sequence[Scenario] | None = None) -> int:
@@ -104,11 +188,15 @@ def main(argv: Sequence[str] | None = None, *, scenarios: Sequence[Scenario] | N
         scenarios: Scenarios to choose from; `benchmarks.scenarios.SCENARIOS` if ``None``.
 
     Returns:
-        0 on success, 1 if a check failed (in which case nothing was timed).
+        0 on success (a skipped end-to-end run included), 1 if a check failed (in which case
+        nothing of that part was timed).
     """
     available = tuple(_scenarios.SCENARIOS if scenarios is None else scenarios)
     args = build_parser([scenario.name for scenario in available]).parse_args(argv)
+    # --e2e alone skips the in-process scenarios; with --scenario, those run first.
     selected = [item for item in available if not args.scenario or item.name in args.scenario]
+    if args.e2e and not args.scenario:
+        selected = []
     settings = Settings(
         repeat=args.repeat or (QUICK_REPEAT if args.quick else DEFAULT_REPEAT),
         number=args.number,
@@ -116,35 +204,40 @@ def main(argv: Sequence[str] | None = None, *, scenarios: Sequence[Scenario] | N
         seed=args.seed,
     )
     env = environment()
-    print(format_environment(env, settings), flush=True)
+    opening = format_environment(env, settings)
+    if not selected:  # the last line describes the in-process settings
+        opening = opening.rpartition("\n")[0]
+    print(opening, flush=True)
 
     def show(result: ScenarioResult) -> None:
         print(f"\n{format_table(result)}", flush=True)
 
     started = time.perf_counter()
-    try:
-        results = run(selected, settings, on_result=show)
-    except CheckFailedError as error:
+    results: list[ScenarioResult] = []
+    if selected:
+        try:
+            results = run(selected, settings, on_result=show)
+        except CheckFailedError as error:
+            _report_failures(error.failures, "nothing was timed")
+            return 1
+        count = sum(len(scenario.implementations()) for scenario in selected)
         print(
-            f"\nFAILED: {len(error.failures)} response check(s) failed; nothing was timed.",
-            file=sys.stderr,
+            f"\nAll {count} implementations passed their checks ({VALIDATION_REQUESTS} requests "
+            f"each) before timing."
         )
-        for failure in error.failures:
-            print(f"  {failure}", file=sys.stderr)
-        return 1
-    count = sum(len(scenario.implementations()) for scenario in selected)
-    print(
-        f"\nAll {count} implementations passed their checks ({VALIDATION_REQUESTS} requests "
-        f"each) before timing; total {time.perf_counter() - started:.1f} s."
-    )
+    status, end_to_end = _run_e2e(args) if args.e2e else (0, None)
+    print(f"\nTotal {time.perf_counter() - started:.1f} s.")
     load = load_average()
     if load is not None:
         # Contention is the main source of noise; say how much there was.
         print(f"Load average at the end: {load:.2f} on {env['cpus']} CPUs.")
     if args.json is not None:
-        write_json(args.json, to_json(results, settings, env))
+        data = to_json(results, settings, env)
+        if end_to_end is not None:
+            data["e2e"] = end_to_end
+        write_json(args.json, data)
         print(f"Raw numbers written to {args.json}")
-    return 0
+    return status
 
 
 if __name__ == "__main__":

@@ -1,7 +1,8 @@
-"""Access-log scenarios: one JSON event per request, ours next to asgi-logger and a recipe.
+"""Access-log scenarios: one JSON event per request; ours next to asgi-logger, a recipe, the floor.
 
-The recipe is the usual structlog ``BaseHTTPMiddleware`` one; all rows render with the same
-structlog processors.
+The recipe is the usual structlog ``BaseHTTPMiddleware`` one; the floor is
+`benchmarks.floor.FloorAccessLog`, which writes the same fields as ours and nothing else. All rows
+render with the same structlog processors.
 
 Nothing here configures structlog globally: each row gets its own logger built with
 ``structlog.wrap_logger`` (or, for asgi-logger, a stdlib logger whose handler renders through
@@ -11,6 +12,7 @@ which discards the text after keeping the last line for the check.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -26,6 +28,7 @@ from starlette.responses import Response
 from asgi_middleware import AccessLogMiddleware
 from benchmarks.checks import parse_response
 from benchmarks.common import NO_BODY, OK_APP, OK_BODY, http_scope
+from benchmarks.floor import FloorAccessLog
 from benchmarks.model import ASGIApp, Check, Factory, Message, Scenario, Variant
 
 #: The processors every row renders with: contextvars, level, ISO timestamp, JSON.
@@ -141,14 +144,76 @@ def _one_event(sink: Sink, *, needle: str) -> Check:
     return check
 
 
-def _variant(name: str, build: Callable[[ASGIApp, Sink], ASGIApp], needle: str) -> Variant:
+def _drive(coroutine: Awaitable[None]) -> None:
+    # Our middleware around an app that never waits finishes on the first step: no event loop
+    # is needed, so this also works while the harness's loop is running.
+    step = coroutine.__await__()
+    try:
+        next(step)
+    except StopIteration:
+        return
+    msg = "the request waited for something; expected it to finish in one step"
+    raise RuntimeError(msg)
+
+
+@functools.cache
+def our_event_fields() -> frozenset[str]:
+    """The keys of the event our access log writes for a plain GET, as rendered by ``PROCESSORS``.
+
+    Found by serving one request, so a field added to ours shows up here, and the floor's check
+    (`same_fields`) then fails until `benchmarks.floor.FloorAccessLog` writes it too.
+    """
+    sink = Sink()
+    scope = _scope()
+    messages = iter((*NO_BODY, {"type": "http.disconnect"}))
+
+    async def receive() -> Message:
+        return dict(next(messages))
+
+    async def send(message: Message) -> None:
+        pass
+
+    _drive(AccessLogMiddleware(OK_APP, logger=structlog_logger(sink))(scope, receive, send))
+    return frozenset(json.loads(sink.last))
+
+
+def same_fields(event: dict[str, Any]) -> None:
+    """Fail unless ``event`` has exactly the keys of our access log's event.
+
+    Args:
+        event: A parsed JSON access-log event.
+
+    Raises:
+        AssertionError: Naming the missing and the extra keys.
+    """
+    ours = our_event_fields()
+    if set(event) != ours:
+        missing, extra = sorted(ours - set(event)), sorted(set(event) - ours)
+        msg = (
+            f"the event's fields differ from ours (missing {missing}, extra {extra}); "
+            "the floor must write what AccessLogMiddleware writes (benchmarks/floor.py)"
+        )
+        raise AssertionError(msg)
+
+
+def _variant(
+    name: str, build: Callable[[ASGIApp, Sink], ASGIApp], needle: str, *, fields: bool = False
+) -> Variant:
     sink = Sink()
 
     def factory(app: ASGIApp) -> ASGIApp:
         return build(app, sink)
 
     built: Factory = factory
-    return Variant(name, built, _one_event(sink, needle=needle))
+    one_event = _one_event(sink, needle=needle)
+    if not fields:
+        return Variant(name, built, one_event)
+
+    def check(messages: list[Message]) -> None:
+        one_event(messages)
+        same_fields(json.loads(sink.last))
+
+    return Variant(name, built, check)
 
 
 def _bare_check(messages: list[Message]) -> None:
@@ -197,10 +262,23 @@ def _ours() -> Variant:
         "asgi-middleware",
         lambda app, sink: AccessLogMiddleware(app, logger=structlog_logger(sink)),
         '"status": 200',
+        fields=True,
     )
+
+
+def _floor() -> Variant:
+    variant = _variant(
+        "floor",
+        lambda app, sink: FloorAccessLog(app, structlog_logger(sink)),
+        '"status": 200',
+        fields=True,
+    )
+    return Variant(variant.name, variant.factory, variant.check, "hand-written, same fields")
 
 
 SCENARIOS: tuple[Scenario, ...] = (
     _scenario("access-log-json", "asgi-logger", (_asgi_logger(), _ours())),
     _scenario("access-log-json-recipe", "structlog-recipe", (_recipe(), _ours())),
+    # The floor as the reference: how much ours costs over a class that writes the same event.
+    _scenario("access-log-json-floor", "floor", (_floor(), _ours())),
 )

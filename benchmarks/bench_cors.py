@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from types import MappingProxyType
+from typing import Any
+
 from starlette.middleware.cors import CORSMiddleware as StarletteCORSMiddleware
 
 from asgi_middleware import CORSMiddleware
@@ -9,29 +13,26 @@ from benchmarks.checks import expect
 from benchmarks.common import NO_BODY, OK_APP, OK_BODY, ORIGIN, http_scope
 from benchmarks.model import ASGIApp, Scenario, Variant
 
+#: The benchmark's CORS policy, in the option names Starlette and we share.
+CORS_POLICY: Mapping[str, Any] = MappingProxyType(
+    {
+        "allow_origins": (ORIGIN,),
+        "allow_methods": ("GET", "POST"),
+        "allow_headers": ("x-custom",),
+        "allow_credentials": True,
+        "expose_headers": ("x-total",),
+    }
+)
+
 
 def starlette_cors(app: ASGIApp) -> ASGIApp:
     """Wrap ``app`` in Starlette's CORSMiddleware with the benchmark's CORS policy."""
-    return StarletteCORSMiddleware(
-        app,
-        allow_origins=[ORIGIN],
-        allow_methods=["GET", "POST"],
-        allow_headers=["x-custom"],
-        allow_credentials=True,
-        expose_headers=["x-total"],
-    )
+    return StarletteCORSMiddleware(app, **CORS_POLICY)
 
 
 def ours_cors(app: ASGIApp) -> ASGIApp:
     """Wrap ``app`` in our CORSMiddleware with the benchmark's CORS policy."""
-    return CORSMiddleware(
-        app,
-        allow_origins=[ORIGIN],
-        allow_methods=["GET", "POST"],
-        allow_headers=["x-custom"],
-        allow_credentials=True,
-        expose_headers=["x-total"],
-    )
+    return CORSMiddleware(app, **CORS_POLICY)
 
 
 _NO_CORS = ("access-control-allow-origin", "access-control-allow-credentials")

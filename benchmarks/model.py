@@ -69,6 +69,10 @@ class Scenario:
         probe: Optional. After timing, called once per implementation with its app, a copy of
             the scope and the request; the figures it returns (peak traced memory, time to
             first output, ...) are printed under the table, one line per implementation.
+        fresh_scope: Hand every request a shallow copy of ``scope``, as a server builds a new
+            scope per request, instead of the shared dict. For scenarios with a row that
+            assigns to the scope it is given (asgi-correlation-id replaces ``scope["headers"]``);
+            every row, ``bare`` included, pays the copy, so overheads are unaffected.
 
     Raises:
         ValueError: If names clash, ``bare`` is used as a variant name, or ``reference`` names
@@ -84,6 +88,7 @@ class Scenario:
     reference: str
     variants: tuple[Variant, ...]
     probe: Probe | None = None
+    fresh_scope: bool = False
 
     def __post_init__(self) -> None:
         names = [variant.name for variant in self.variants]

@@ -1,7 +1,8 @@
 """Every scenario the driver runs, gathered from the area modules.
 
-Each area (CORS, compression, request ID, access log, timing, authentication) lives in its own
-``bench_<area>.py`` with its peers, its checks and its scenarios; add a new area's tuple here. When
+Each area (CORS, compression, request ID, access log, timing, authentication, and the whole stack)
+lives in its own ``bench_<area>.py`` with its peers, its checks and its scenarios; add a new area's
+tuple here. When
 one of our middleware lands, it joins its area's scenarios as one ``Variant`` named
 "asgi-middleware", with the same options and the same check as the peer (see benchmarks/README.md).
 """
@@ -14,6 +15,7 @@ from benchmarks import (
     bench_compression,
     bench_cors,
     bench_request_id,
+    bench_stack,
     bench_timing,
 )
 from benchmarks.common import NO_BODY, http_scope, make_app
@@ -28,4 +30,5 @@ SCENARIOS: tuple[Scenario, ...] = (
     *bench_access_log.SCENARIOS,
     *bench_timing.SCENARIOS,
     *bench_auth.SCENARIOS,
+    *bench_stack.SCENARIOS,
 )
