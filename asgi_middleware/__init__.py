@@ -7,7 +7,7 @@ application and fits Starlette's, FastAPI's and Litestar's middleware lists.
 
 from __future__ import annotations
 
-from asgi_middleware._types import ASGIApp, Message, Receive, Scope, Send
+from asgi_middleware._kit.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_middleware.access_log import AccessLogMiddleware
 from asgi_middleware.auth import (
     APIKeyBackend,

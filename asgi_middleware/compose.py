@@ -8,8 +8,8 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Concatenate, Generic, NamedTuple, ParamSpec, Protocol, TypeAlias
 
-from asgi_middleware._config import require_callable
-from asgi_middleware._types import ASGIApp
+from asgi_middleware._kit.config import require_callable
+from asgi_middleware._kit.types import ASGIApp
 
 __all__ = ["Layer", "LayerLike", "compose"]
 

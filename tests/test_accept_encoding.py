@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from asgi_middleware._accept_encoding import negotiate, parse_accept_encoding
+from asgi_middleware.compression._accept_encoding import negotiate, parse_accept_encoding
 
 SERVER = (b"zstd", b"br", b"gzip")
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from asgi_middleware._redact import (
+from asgi_middleware.access_log._redact import (
     DEFAULT_REDACT_HEADERS,
     DEFAULT_REDACT_QUERY_PARAMS,
     MAX_TEXT,

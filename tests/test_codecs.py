@@ -14,7 +14,7 @@ import brotli  # type: ignore[import-untyped]
 import pytest
 import zstandard
 
-from asgi_middleware import _codecs
+from asgi_middleware.compression import _codecs
 
 _CHUNKS = [b'{"n": %d, "text": "' % i + b"compressible " * 40 + b'"}\n' for i in range(5)]
 

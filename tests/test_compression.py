@@ -15,7 +15,7 @@ import pytest
 import zstandard
 
 from asgi_middleware import CompressionMiddleware, GZipMiddleware
-from asgi_middleware._types import ASGIApp, Receive, Scope, Send
+from asgi_middleware._kit.types import ASGIApp, Receive, Scope, Send
 from asgi_middleware.compression import DEFAULT_EXCLUDED_CONTENT_TYPES
 from tests.asgi import body, body_of, headers_of, http_scope, run, start, websocket_scope
 

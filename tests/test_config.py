@@ -1,4 +1,4 @@
-"""Tests for the constructor option validators in ``asgi_middleware._config``."""
+"""Tests for the constructor option validators in ``asgi_middleware._kit.config``."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from asgi_middleware._config import (
+from asgi_middleware._kit.config import (
     require_bool,
     require_callable,
     require_header_value,

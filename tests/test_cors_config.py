@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asgi_middleware import CORSMiddleware, Receive, Scope, Send
-from asgi_middleware._origins import build_matcher, parse_origin, parse_token_list
 from asgi_middleware.compose import ORDER_RULES
+from asgi_middleware.cors._origins import build_matcher, parse_origin, parse_token_list
 from tests.asgi import http_scope, run
 
 

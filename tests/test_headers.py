@@ -1,4 +1,4 @@
-"""Unit and property tests for the raw ASGI header helpers in ``asgi_middleware._headers``."""
+"""Unit and property tests for the raw ASGI header helpers in ``asgi_middleware._kit.headers``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asgi_middleware._headers import (
+from asgi_middleware._kit.headers import (
     append_header,
     get_all,
     get_header,

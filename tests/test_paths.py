@@ -1,4 +1,4 @@
-"""Tests for anchored path matching relative to ``root_path`` in ``asgi_middleware._paths``."""
+"""Tests for anchored path matching relative to ``root_path`` in ``asgi_middleware._kit.paths``."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from asgi_middleware._paths import PathMatcher, relative_path
+from asgi_middleware._kit.paths import PathMatcher, relative_path
 
 PATTERN_RULE = (
     'a path starting with "/", optionally ending in "/*" for a prefix, with no other "*", '

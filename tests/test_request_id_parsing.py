@@ -11,15 +11,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from asgi_middleware._headers import get_header
-from asgi_middleware._request_ids import (
+from asgi_middleware._kit.context import structlog_contextvar
+from asgi_middleware._kit.headers import get_header
+from asgi_middleware.request_id import uuid4_hex, uuid7_hex
+from asgi_middleware.request_id._ids import (
     is_safe_id,
     is_safe_id_text,
-    structlog_contextvar,
     trace_id_from_traceparent,
     with_header,
 )
-from asgi_middleware.request_id import uuid4_hex, uuid7_hex
 
 SAFE = string.ascii_letters + string.digits + "-_.:;=+/@~"
 safe_ids = st.text(alphabet=SAFE, min_size=1, max_size=128)
@@ -147,7 +147,7 @@ def test_uuid7_hex_sorts_in_creation_order() -> None:
     times = [base, base + 300, base + 999_000, base + 1_000_000, base + 86_400 * 10**9]
     values = []
     for now in times:
-        with mock.patch("asgi_middleware._request_ids.time.time_ns", return_value=now):
+        with mock.patch("asgi_middleware.request_id._ids.time.time_ns", return_value=now):
             values.append(uuid7_hex())
 
     assert values == sorted(values)

@@ -1,4 +1,4 @@
-"""Tests for ``asgi_middleware._threads``: worker threads under asyncio and trio."""
+"""Tests for ``asgi_middleware._kit.threads``: worker threads under asyncio and trio."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from asgi_middleware._threads import run_sync
+from asgi_middleware._kit.threads import run_sync
 
 pytestmark = pytest.mark.anyio
 

@@ -15,8 +15,8 @@ import anyio.to_thread
 import pytest
 
 from asgi_middleware import ASGIApp, Receive, Scope, Send, TimingMiddleware, record_timing
-from asgi_middleware import timing as timing_module
 from asgi_middleware.timing import MetricTimer, TimingMetric, TimingResult, timed
+from asgi_middleware.timing import middleware as timing_module
 from tests.asgi import body, http_scope, lifespan_scope, run, start, websocket_scope
 
 pytestmark = pytest.mark.anyio

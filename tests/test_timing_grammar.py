@@ -1,7 +1,7 @@
 """Property tests: what ``TimingMiddleware`` sends follows the W3C ``Server-Timing`` grammar.
 
-The grammar is written out here independently of ``asgi_middleware._server_timing``, straight from
-https://www.w3.org/TR/server-timing/#the-server-timing-header-field and RFC 9110 §5.6.
+The grammar is written out here independently of ``asgi_middleware.timing._server_timing``,
+straight from https://www.w3.org/TR/server-timing/#the-server-timing-header-field and RFC 9110 §5.6.
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from hypothesis import example, given
 from hypothesis import strategies as st
 
 from asgi_middleware import Receive, Scope, Send, TimingMiddleware, record_timing
-from asgi_middleware._server_timing import (
+from asgi_middleware.timing._server_timing import (
     check_description,
     check_name,
     check_origins,

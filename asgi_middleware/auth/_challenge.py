@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 
-from asgi_middleware._config import require_header_value
+from asgi_middleware._kit.config import require_header_value
 
 __all__ = ["challenge", "distinct", "require_realm", "require_scope_token"]
 

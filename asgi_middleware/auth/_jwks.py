@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from types import ModuleType
 from typing import Any
 
-from asgi_middleware._threads import running_trio
+from asgi_middleware._kit.threads import running_trio
 
 __all__ = ["JWKSCache", "KeySet"]
 

@@ -11,7 +11,7 @@ import binascii
 import re
 from urllib.parse import unquote_to_bytes
 
-from asgi_middleware._types import Scope
+from asgi_middleware._kit.types import Scope
 from asgi_middleware.auth._models import AuthenticationError, InvalidRequestError
 
 __all__ = [

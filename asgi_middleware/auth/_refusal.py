@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from asgi_middleware._types import Headers, Scope, Send
+from asgi_middleware._kit.types import Headers, Scope, Send
 
 __all__ = ["SCOPE_KEY", "AuthContext", "Refuser"]
 

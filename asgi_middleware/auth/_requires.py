@@ -16,7 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import Any, NamedTuple, TypeVar, cast
 
-from asgi_middleware._config import require_strings
+from asgi_middleware._kit.config import require_strings
 from asgi_middleware.auth._challenge import require_scope_token
 from asgi_middleware.auth._refusal import SCOPE_KEY, AuthContext
 

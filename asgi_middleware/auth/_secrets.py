@@ -17,7 +17,7 @@ import os
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeAlias
 
-from asgi_middleware._config import require_callable, require_strings
+from asgi_middleware._kit.config import require_callable, require_strings
 from asgi_middleware.auth._models import AuthCredentials, AuthResult, BaseUser, SimpleUser
 
 __all__ = ["MaybeAwaitable", "Result", "Secrets", "one_of", "to_result", "verified"]

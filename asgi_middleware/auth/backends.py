@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Literal, Protocol
 
-from asgi_middleware._config import require_header_value, require_strings, require_token
-from asgi_middleware._types import Scope
+from asgi_middleware._kit.config import require_header_value, require_strings, require_token
+from asgi_middleware._kit.types import Scope
 from asgi_middleware.auth._challenge import challenge, require_realm, require_scope_token
 from asgi_middleware.auth._models import (
     AuthCredentials,

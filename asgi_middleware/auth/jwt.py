@@ -13,9 +13,9 @@ from types import MappingProxyType, ModuleType
 from typing import Any
 from urllib.parse import urlsplit
 
-from asgi_middleware._config import require_callable, require_int, require_strings
-from asgi_middleware._threads import run_sync
-from asgi_middleware._types import Scope
+from asgi_middleware._kit.config import require_callable, require_int, require_strings
+from asgi_middleware._kit.threads import run_sync
+from asgi_middleware._kit.types import Scope
 from asgi_middleware.auth._jwks import JWKSCache, KeySet
 from asgi_middleware.auth._models import AuthCredentials, AuthResult, BaseUser, SimpleUser
 from asgi_middleware.auth.backends import _BearerScheme

@@ -6,9 +6,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import Literal
 
-from asgi_middleware._config import require_bool, require_header_value, require_strings
-from asgi_middleware._paths import PathMatcher
-from asgi_middleware._types import ASGIApp, Receive, Scope, Send
+from asgi_middleware._kit.config import require_bool, require_header_value, require_strings
+from asgi_middleware._kit.paths import PathMatcher
+from asgi_middleware._kit.types import ASGIApp, Receive, Scope, Send
 from asgi_middleware.auth._challenge import distinct, require_scope_token
 from asgi_middleware.auth._models import (
     AuthCredentials,

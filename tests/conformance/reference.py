@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextvars
 
 from asgi_middleware import ASGIApp, Message, Receive, Scope, Send
-from asgi_middleware._headers import set_header
+from asgi_middleware._kit.headers import set_header
 
 #: Set for the duration of each request, then reset with its token.
 current_path: contextvars.ContextVar[str | None] = contextvars.ContextVar(

@@ -2,34 +2,23 @@
 
 Everything here works on the raw header bytes a server hands over, so the request path does one
 compiled-regex match and no decoding for a value it rejects.
-
-Also two request facts the request-ID, access-log and timing middleware share: the structlog
-contextvar behind a key, and what counts as a cancelled request (with its status, 499).
 """
 
 from __future__ import annotations
 
-import asyncio
 import os
 import re
-import sys
 import time
 import uuid
-from contextvars import ContextVar
 from typing import Any
 
-from structlog.contextvars import bind_contextvars, reset_contextvars
-
-from asgi_middleware._headers import get_header, set_header
-from asgi_middleware._types import Headers, RawHeaders
+from asgi_middleware._kit.headers import get_header, set_header
+from asgi_middleware._kit.types import Headers, RawHeaders
 
 __all__ = [
-    "CLIENT_CLOSED",
     "MAX_LENGTH",
-    "is_cancellation",
     "is_safe_id",
     "is_safe_id_text",
-    "structlog_contextvar",
     "trace_id_from_traceparent",
     "uuid4_hex",
     "uuid7_hex",
@@ -38,10 +27,6 @@ __all__ = [
 
 #: Longest request ID accepted from a client (SPEC §5).
 MAX_LENGTH = 128
-
-#: nginx's "client closed request": the status the access log and the timing callback report for
-#: a request that ended before any response started, because the client left or it was cancelled.
-CLIENT_CLOSED = 499
 
 # SPEC §5: visible ASCII that covers UUIDs (hyphenated or not), nginx's $request_id (32 hex),
 # AWS X-Ray / ALB trace headers ("Root=1-5759e988-bd862e3fe1be46a994272793;Parent=...;Sampled=1")
@@ -145,35 +130,3 @@ def with_header(headers: RawHeaders, name: bytes, value: bytes) -> Headers | lis
         # The usual case, no such header yet: one copy, no per-item work.
         return [*headers, (name, value)]
     return set_header(headers, name, value)
-
-
-def structlog_contextvar(key: str) -> ContextVar[Any]:
-    """Return the ``ContextVar`` behind structlog's contextvars entry ``key``.
-
-    ``bind_contextvars`` returns the tokens of the variables it set (documented since structlog
-    21.1) and a token knows its variable, so the request path can set and reset the variable
-    directly: the same effect as ``bind_contextvars``/``reset_contextvars``, at a fifth of the
-    cost.
-    """
-    tokens = bind_contextvars(**{key: None})
-    reset_contextvars(**tokens)
-    variable: ContextVar[Any] = tokens[key].var
-    return variable
-
-
-def is_cancellation(error: BaseException) -> bool:
-    """Whether ``error`` is the cancellation of the request's task, not a failure.
-
-    asyncio's ``CancelledError`` and trio's ``Cancelled`` (what anyio's cancel scopes raise on
-    each), or an exception group holding nothing else (a trio nursery cancelled as a whole).
-    Both are ``BaseException``: a server that cancels a task on disconnect or at shutdown, or a
-    timeout, is not an error of the app's.
-    """
-    members = getattr(error, "exceptions", None)
-    if isinstance(members, tuple) and members:  # a BaseExceptionGroup (or 3.10's backport)
-        return all(is_cancellation(member) for member in members)
-    if isinstance(error, asyncio.CancelledError):
-        return True
-    # Looked up, never imported: under trio, trio is loaded; otherwise its error cannot occur.
-    trio = sys.modules.get("trio")
-    return trio is not None and isinstance(error, trio.Cancelled)

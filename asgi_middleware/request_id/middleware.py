@@ -4,26 +4,24 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from contextvars import ContextVar
 from typing import Any
 
-from asgi_middleware._config import require_bool, require_callable, require_token
-from asgi_middleware._headers import get_header, set_header
-from asgi_middleware._request_ids import (
+from asgi_middleware._kit.config import require_bool, require_callable, require_token
+from asgi_middleware._kit.context import REQUEST_ID, structlog_contextvar
+from asgi_middleware._kit.headers import get_header, set_header
+from asgi_middleware._kit.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_middleware.request_id._ids import (
     is_safe_id,
     is_safe_id_text,
-    structlog_contextvar,
     trace_id_from_traceparent,
     uuid4_hex,
     uuid7_hex,
     with_header,
 )
-from asgi_middleware._types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["RequestIDLogFilter", "RequestIDMiddleware", "get_request_id", "uuid4_hex", "uuid7_hex"]
 
 _logger = logging.getLogger("asgi_middleware.request_id")
-_current: ContextVar[str | None] = ContextVar("asgi_middleware.request_id", default=None)
 _TRACEPARENT = b"traceparent"
 # structlog's variable for "request_id", set directly on the request path (see the helper).
 _STRUCTLOG_REQUEST_ID = structlog_contextvar("request_id")
@@ -41,7 +39,7 @@ def get_request_id() -> str | None:
 
     Added in version 0.1.0.
     """
-    return _current.get()
+    return REQUEST_ID.get()
 
 
 class RequestIDLogFilter(logging.Filter):
@@ -69,7 +67,7 @@ class RequestIDLogFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         """Set ``record.request_id``; always keep the record."""
-        request_id = _current.get()
+        request_id = REQUEST_ID.get()
         record.request_id = self.default_value if request_id is None else request_id
         return True
 
@@ -244,10 +242,10 @@ class RequestIDMiddleware:
             inner_send: Send = send_with_id
         else:
             inner_send = send
-        token = _current.set(request_id)
+        token = REQUEST_ID.set(request_id)
         structlog_token = _STRUCTLOG_REQUEST_ID.set(request_id)
         try:
             await self.app(inner_scope, receive, inner_send)
         finally:
             _STRUCTLOG_REQUEST_ID.reset(structlog_token)
-            _current.reset(token)
+            REQUEST_ID.reset(token)

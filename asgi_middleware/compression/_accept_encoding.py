@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Sequence
 
-from asgi_middleware._config import TOKEN_BYTES
+from asgi_middleware._kit.config import TOKEN_BYTES
 
 __all__ = ["negotiate", "parse_accept_encoding"]
 

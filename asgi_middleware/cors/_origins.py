@@ -15,7 +15,7 @@ import itertools
 import re
 from collections.abc import Callable, Iterable
 
-from asgi_middleware._types import RawHeaders
+from asgi_middleware._kit.types import RawHeaders
 
 __all__ = [
     "NULL_ORIGIN",

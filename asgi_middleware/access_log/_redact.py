@@ -10,7 +10,7 @@ import re
 from collections.abc import Callable, Collection
 from urllib.parse import unquote_plus
 
-from asgi_middleware._types import RawHeaders
+from asgi_middleware._kit.types import RawHeaders
 
 __all__ = [
     "DEFAULT_REDACT_HEADERS",

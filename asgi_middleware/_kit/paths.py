@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from asgi_middleware._config import require_strings
-from asgi_middleware._types import Scope
+from asgi_middleware._kit.config import require_strings
+from asgi_middleware._kit.types import Scope
 
 __all__ = ["PathMatcher", "relative_path"]
 

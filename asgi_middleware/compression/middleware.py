@@ -7,8 +7,12 @@ import sys
 from collections.abc import Iterable
 from typing import Any
 
-from asgi_middleware._accept_encoding import negotiate
-from asgi_middleware._codecs import (
+from asgi_middleware._kit.config import require_bool, require_int, require_strings
+from asgi_middleware._kit.headers import merge_tokens
+from asgi_middleware._kit.threads import run_sync
+from asgi_middleware._kit.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_middleware.compression._accept_encoding import negotiate
+from asgi_middleware.compression._codecs import (
     Codec,
     Compressor,
     available,
@@ -16,10 +20,6 @@ from asgi_middleware._codecs import (
     gzip_codec,
     zstd_codec,
 )
-from asgi_middleware._config import require_bool, require_int, require_strings
-from asgi_middleware._headers import merge_tokens
-from asgi_middleware._threads import run_sync
-from asgi_middleware._types import ASGIApp, Message, Receive, Scope, Send
 
 __all__ = ["DEFAULT_EXCLUDED_CONTENT_TYPES", "CompressionMiddleware", "GZipMiddleware"]
 

@@ -10,10 +10,19 @@ from typing import Any
 import structlog
 from structlog.typing import BindableLogger
 
-from asgi_middleware._config import require_bool, require_strings, require_token
-from asgi_middleware._headers import get_header
-from asgi_middleware._paths import PathMatcher
-from asgi_middleware._redact import (
+from asgi_middleware._kit.config import require_bool, require_strings, require_token
+
+# The variable behind get_request_id(), read directly on the request path.
+from asgi_middleware._kit.context import (
+    CLIENT_CLOSED,
+    REQUEST_ID,
+    is_cancellation,
+    structlog_contextvar,
+)
+from asgi_middleware._kit.headers import get_header
+from asgi_middleware._kit.paths import PathMatcher
+from asgi_middleware._kit.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_middleware.access_log._redact import (
     DEFAULT_REDACT_HEADERS,
     DEFAULT_REDACT_QUERY_PARAMS,
     capped_text,
@@ -22,11 +31,6 @@ from asgi_middleware._redact import (
     redact_headers,
     safe_text,
 )
-from asgi_middleware._request_ids import CLIENT_CLOSED, is_cancellation, structlog_contextvar
-from asgi_middleware._types import ASGIApp, Message, Receive, Scope, Send
-
-# The variable behind get_request_id(), read directly on the request path.
-from asgi_middleware.request_id import _current as _current_request_id
 
 __all__ = [
     "DEFAULT_REDACT_HEADERS",
@@ -510,7 +514,7 @@ def _milliseconds(nanoseconds: int) -> float:
 
 
 def _request_id(scope: Scope) -> str | None:
-    request_id = _current_request_id.get()
+    request_id = REQUEST_ID.get()
     if request_id is None:
         state = scope.get("state")
         value = state.get("request_id") if isinstance(state, Mapping) else None

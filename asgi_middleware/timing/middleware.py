@@ -11,10 +11,11 @@ from time import perf_counter_ns
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar, cast
 
-from asgi_middleware._config import require_bool, require_callable, require_token
-from asgi_middleware._headers import get_header
-from asgi_middleware._request_ids import CLIENT_CLOSED, is_cancellation
-from asgi_middleware._server_timing import (
+from asgi_middleware._kit.config import require_bool, require_callable, require_token
+from asgi_middleware._kit.context import CLIENT_CLOSED, is_cancellation
+from asgi_middleware._kit.headers import get_header
+from asgi_middleware._kit.types import ASGIApp, Headers, Message, RawHeaders, Receive, Scope, Send
+from asgi_middleware.timing._server_timing import (
     TimingMetric,
     check_description,
     check_duration,
@@ -23,7 +24,6 @@ from asgi_middleware._server_timing import (
     format_entry,
     metric_names,
 )
-from asgi_middleware._types import ASGIApp, Headers, Message, RawHeaders, Receive, Scope, Send
 
 if TYPE_CHECKING:  # typing.Self is new in 3.11; annotations are never evaluated at run time
     from typing_extensions import Self

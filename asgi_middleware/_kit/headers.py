@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable
 
-from asgi_middleware._types import Headers, RawHeaders
+from asgi_middleware._kit.types import Headers, RawHeaders
 
 __all__ = [
     "append_header",

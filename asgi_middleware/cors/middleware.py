@@ -7,15 +7,16 @@ import re
 from collections.abc import Awaitable, Callable, Collection, Sequence
 from typing import Any
 
-from asgi_middleware._config import (
+from asgi_middleware._kit.config import (
     TOKEN_BYTES,
     require_bool,
     require_int,
     require_strings,
     require_token,
 )
-from asgi_middleware._headers import merge_tokens
-from asgi_middleware._origins import (
+from asgi_middleware._kit.headers import merge_tokens
+from asgi_middleware._kit.types import ASGIApp, Headers, RawHeaders, Receive, Scope, Send
+from asgi_middleware.cors._origins import (
     ORIGIN_SPELLINGS,
     WILDCARD,
     build_matcher,
@@ -26,7 +27,6 @@ from asgi_middleware._origins import (
     require_origin_regex,
     split_origins,
 )
-from asgi_middleware._types import ASGIApp, Headers, RawHeaders, Receive, Scope, Send
 
 __all__ = ["CORSMiddleware"]
 

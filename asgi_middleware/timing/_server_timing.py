@@ -20,7 +20,7 @@ import re
 from collections.abc import Iterable
 from typing import NamedTuple
 
-from asgi_middleware._config import TOKEN, TOKEN_BYTES, require_token
+from asgi_middleware._kit.config import TOKEN, TOKEN_BYTES, require_token
 
 __all__ = [
     "TimingMetric",
