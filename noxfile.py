@@ -97,8 +97,8 @@ def examples(session: nox.Session) -> None:
         "-m",
         "pytest",
         "--no-cov",
-        "tests/test_examples.py",
-        "tests/test_docs_examples.py",
+        "tests/live/test_examples.py",
+        "tests/integration/test_docs_examples.py",
     )
 
 

@@ -6,7 +6,8 @@ import os
 
 import pytest
 
-pytest_plugins = ["tests.live"]
+# The kit's fixtures, found by name in every tier (never imported into a test module).
+pytest_plugins = ["tests.support.logs", "tests.support.samples", "tests.support.servers"]
 
 #: Under CI every test must run: a skip there means a tier silently stopped being tested.
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

@@ -16,8 +16,8 @@ from typing import Any
 import anyio
 
 from asgi_middleware import ASGIApp, Receive, Scope, Send
-from tests.asgi import Exchange, body, http_scope, lifespan_scope, websocket_scope
 from tests.conformance.registry import SUITE_REQUEST_HEADERS
+from tests.support.asgi import Exchange, body, http_scope, lifespan_scope, websocket_scope
 
 Factory = Callable[[ASGIApp], ASGIApp]
 Headers = Sequence[tuple[bytes, bytes]]

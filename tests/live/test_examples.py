@@ -1,0 +1,366 @@
+"""The README example and the demo service in examples/, in process and under real servers."""
+
+from __future__ import annotations
+
+import ast
+import importlib.metadata
+import os
+import re
+import shlex
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import structlog
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+from websockets.sync.client import connect
+
+from asgi_middleware import ASGIApp, Layer, Receive, Scope, Send
+from examples import demo
+from tests.support.asgi import asgi_client
+from tests.support.servers import _free_port, serve_process
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pytest itself installs tomli before Python 3.11
+    import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
+
+REPO = Path(__file__).resolve().parent.parent.parent
+
+
+def _readme_example() -> str:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    match = re.search(r"## Example.*?```python\n(.*?)```", readme, re.DOTALL)
+    assert match is not None, "README.md lost its example"
+    return match.group(1)
+
+
+@pytest.mark.anyio
+async def test_readme_example_runs_as_written() -> None:
+    """The README's example stacks TrustedHost outside GZip and both act."""
+    namespace: dict[str, Any] = {}
+    exec(compile(_readme_example(), "README.md", "exec"), namespace)  # noqa: S102 - our README
+    async with asgi_client(namespace["app"], base_url="http://example.com") as client:
+        allowed = await client.get("/", headers={"accept-encoding": "gzip"})
+        refused = await client.get("/", headers={"host": "evil.example"})
+    assert allowed.headers["content-encoding"] == "gzip"
+    assert allowed.text == "hello " * 200
+    assert refused.status_code == 400
+
+
+@pytest.mark.anyio
+async def test_demo_index_describes_the_stack() -> None:
+    """The demo's index lists its endpoints and the names of its stack's layers."""
+    async with asgi_client(demo.app) as client:
+        response = await client.get("/")
+    assert response.status_code == 200
+    assert response.json()["stack"] == [demo._name(layer) for layer in demo.STACK]
+    assert "/stream" in response.json()["endpoints"]
+
+
+@pytest.mark.anyio
+async def test_demo_index_is_compressed() -> None:
+    """The demo's index is over the compression minimum, so gzip is visible on its first page."""
+    async with asgi_client(demo.app) as client:
+        response = await client.get("/", headers={"accept-encoding": "gzip"})
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.json()["service"] == "asgi-middleware demo"
+
+
+@pytest.mark.anyio
+async def test_readme_demo_commands_are_offered_by_the_index() -> None:
+    """The README's commands for the demo are among those its index lists, so both stay true."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    commands = re.findall(r"^curl .*$", readme, re.MULTILINE)
+    async with asgi_client(demo.app, base_url="http://127.0.0.1:8000") as client:
+        offered = (await client.get("/")).json()["try"]
+    assert commands
+    assert set(commands) <= set(offered)
+
+
+@pytest.mark.anyio
+async def test_demo_stream_raw_and_boom() -> None:
+    """The demo streams NDJSON, serves the raw ASGI app, and answers /boom with a 500."""
+    async with asgi_client(demo.app, raise_app_exceptions=False) as client:
+        stream = await client.get("/stream")
+        raw = await client.get("/raw/")
+        boom = await client.get("/boom")
+    assert stream.text.splitlines() == [f'{{"tick": {n}}}' for n in range(5)]
+    assert raw.text == "hello from a raw ASGI app\n"
+    assert boom.status_code == 500
+
+
+@pytest.mark.anyio
+async def test_demo_stack_acts_on_every_response() -> None:
+    """Every layer of the demo's stack leaves its mark on one cross-origin, gzip-accepting GET."""
+    headers = {"origin": demo.SPA_ORIGINS[0], "accept-encoding": "gzip"}
+    with structlog.testing.capture_logs() as events:
+        async with asgi_client(demo.app) as client:
+            response = await client.get("/stream", headers=headers)
+    request_id = response.headers["x-request-id"]
+    assert response.headers["access-control-allow-origin"] == demo.SPA_ORIGINS[0]
+    assert "x-request-id" in response.headers["access-control-expose-headers"].lower()
+    assert response.headers["server-timing"].startswith("app;dur=")
+    assert response.headers["content-encoding"] == "gzip"
+    assert response.text.splitlines()[0] == '{"tick": 0}'
+    access = [event for event in events if event["event"] == "http_request"]
+    assert [(e["path"], e["status"], e["request_id"]) for e in access] == [
+        ("/stream", 200, request_id)
+    ]
+
+
+@pytest.mark.anyio
+async def test_demo_private_challenges_anonymous_requests() -> None:
+    """/private answers an anonymous request 401 with the middleware's Bearer challenge."""
+    async with asgi_client(demo.app) as client:
+        anonymous = await client.get("/private")
+    assert anonymous.status_code == 401
+    assert anonymous.headers.get_list("www-authenticate") == ['Bearer realm="api"']
+
+
+@pytest.mark.anyio
+async def test_demo_private_answers_the_token_holder() -> None:
+    """/private answers the demo token's holder with the user's scopes and a timing entry."""
+    async with asgi_client(demo.app) as client:
+        holder = await client.get(
+            "/private", headers={"authorization": f"Bearer {demo.DEMO_TOKEN}"}
+        )
+    assert holder.status_code == 200
+    assert holder.json()["scopes"] == ["authenticated"]
+    assert "lookup;dur=0.200" in holder.headers["server-timing"]
+
+
+@pytest.fixture
+def demo_logging() -> Iterator[None]:
+    """Apply the demo's structlog set-up for one test, then put the previous one back."""
+    configured, previous = structlog.is_configured(), structlog.get_config()
+    demo.configure_logging()
+    try:
+        yield
+    finally:
+        if configured:
+            structlog.configure(**previous)
+        else:
+            structlog.reset_defaults()
+
+
+@pytest.mark.usefixtures("demo_logging")
+def test_demo_logging_renders_tracebacks_without_locals(capsys: pytest.CaptureFixture[str]) -> None:
+    """The demo's structlog set-up prints an error's traceback but no frame's local variables."""
+    secret = "Bearer s3cret-" + uuid.uuid4().hex
+
+    def fail(authorization: str) -> None:
+        msg = "the failure"
+        raise RuntimeError(msg)
+
+    try:
+        fail(secret)
+    except RuntimeError as exc:
+        structlog.get_logger().error("http_request", exc_info=exc)
+    output = capsys.readouterr().out
+    assert "http_request" in output
+    assert "RuntimeError: the failure" in output
+    assert secret not in output
+
+
+def _dependency_group(name: str) -> set[str]:
+    """The canonical project names a dependency group of pyproject.toml installs, includes too."""
+    groups = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    names: set[str] = set()
+    for item in groups["dependency-groups"][name]:
+        if isinstance(item, dict):
+            names |= _dependency_group(item["include-group"])
+        else:
+            names.add(canonicalize_name(Requirement(item).name))
+    return names
+
+
+def _imported_distributions(path: Path) -> dict[str, set[str]]:
+    """Each third-party top-level module ``path`` imports, with the distributions providing it."""
+    providers = importlib.metadata.packages_distributions()
+    modules = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            modules |= {alias.name.partition(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            modules.add(node.module.partition(".")[0])
+    first_party = {"__future__", "asgi_middleware", "examples"}
+    return {
+        module: {canonicalize_name(name) for name in providers[module]}
+        for module in modules - first_party - sys.stdlib_module_names
+    }
+
+
+def test_examples_group_installs_what_the_demo_imports() -> None:
+    """Every library examples/demo.py imports is in the examples group or the runtime deps."""
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))["project"]
+    runtime = {canonicalize_name(Requirement(item).name) for item in project["dependencies"]}
+    installed = _dependency_group("examples") | runtime
+    missing = {
+        module: providers
+        for module, providers in _imported_distributions(REPO / "examples" / "demo.py").items()
+        if not providers & installed
+    }
+    assert missing == {}
+
+
+def test_examples_group_installs_a_websocket_library() -> None:
+    """The examples group installs a WebSocket library uvicorn uses, else /ws answers 404."""
+    assert _dependency_group("examples") & {"websockets", "wsproto"}
+
+
+class _Secretive:
+    def __init__(self, app: ASGIApp, *, token: str) -> None:  # noqa: ARG002
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self.app(scope, receive, send)
+
+
+def test_demo_layer_names_hide_options() -> None:
+    """The index names a Layer by its class only, never showing its options."""
+    layer = Layer(_Secretive, token="s3cret")  # noqa: S106 - a made-up secret
+    assert demo._name(layer) == "_Secretive"
+    assert demo._name(_Secretive) == "_Secretive"
+
+
+@pytest.mark.server
+def test_demo_under_uvicorn_serves_http_and_websocket() -> None:
+    """Under a real uvicorn process, as the README command starts it, HTTP and WebSocket work."""
+    with serve_process("examples.demo:app") as server:
+        with httpx.Client(base_url=server.url, trust_env=False, timeout=10) as client:
+            index = client.get("/")
+            raw = client.get("/raw/")
+        with connect(f"{server.ws_url}/ws", open_timeout=10) as websocket:
+            websocket.send("ping")
+            echoed = websocket.recv(timeout=10)
+    assert index.json()["service"] == "asgi-middleware demo"
+    assert raw.status_code == 200
+    assert echoed == "ping"
+
+
+def _try_get(url: str) -> httpx.Response | None:
+    try:
+        return httpx.get(url, trust_env=False, timeout=2)
+    except httpx.TransportError:
+        time.sleep(0.25)
+        return None
+
+
+@dataclass(frozen=True)
+class _Demo:
+    """A running ``scripts/demo``: where it serves and the file its output goes to."""
+
+    url: str
+    log: Path
+
+    def wait_for_log(self, text: str, timeout: float = 10.0) -> str:
+        """The demo's output, once ``text`` is in it; fails the test if it is not within timeout."""
+        deadline = time.monotonic() + timeout
+        output = self.log.read_text(encoding="utf-8", errors="replace")
+        while text not in output and time.monotonic() < deadline:
+            time.sleep(0.05)
+            output = self.log.read_text(encoding="utf-8", errors="replace")
+        assert text in output, f"{text!r} not in the demo's output:\n{output}"
+        return output
+
+
+@pytest.fixture(scope="module")
+def scripts_demo() -> Iterator[_Demo]:
+    """The README's demo command, ``scripts/demo``, serving on a free port with its output kept."""
+    port = _free_port()
+    env = {**os.environ, "PORT": str(port), "PYTHONUNBUFFERED": "1"}
+    with tempfile.TemporaryDirectory() as directory:
+        log = Path(directory) / "demo.log"
+        with log.open("wb") as sink:
+            process = subprocess.Popen(
+                [str(REPO / "scripts" / "demo")],
+                cwd=REPO,
+                env=env,
+                stdin=subprocess.DEVNULL,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        try:
+            deadline = time.monotonic() + 90
+            response = None
+            while response is None and time.monotonic() < deadline and process.poll() is None:
+                response = _try_get(f"http://127.0.0.1:{port}/")
+            output = log.read_text(encoding="utf-8", errors="replace")
+            assert response is not None, f"scripts/demo did not serve within 90 s:\n{output}"
+            yield _Demo(f"http://127.0.0.1:{port}", log)
+        finally:
+            os.killpg(process.pid, signal.SIGTERM)
+            process.wait(timeout=15)
+
+
+@pytest.mark.server
+def test_scripts_demo_serves_on_the_given_port(scripts_demo: _Demo) -> None:
+    """The README's demo command sets up and serves the demo on 127.0.0.1."""
+    response = httpx.get(f"{scripts_demo.url}/", trust_env=False, timeout=10)
+    assert response.json()["service"] == "asgi-middleware demo"
+
+
+@pytest.mark.server
+def test_scripts_demo_logs_each_request_once(scripts_demo: _Demo) -> None:
+    """scripts/demo turns uvicorn's access log off: the stack's access log is the only line."""
+    marker = uuid.uuid4().hex
+    httpx.get(f"{scripts_demo.url}/raw/?{marker}", trust_env=False, timeout=10)
+    # uvicorn writes its access line when the response starts, before the stack's own line.
+    output = scripts_demo.wait_for_log(f"query={marker}")
+    lines = [line for line in output.splitlines() if marker in line]
+    assert len(lines) == 1
+    assert "http_request" in lines[0]
+
+
+@pytest.mark.server
+def test_scripts_demo_logs_tracebacks_without_locals(scripts_demo: _Demo) -> None:
+    """A failure's traceback in the demo's log shows no frame's locals, so no header values."""
+    marker, secret = uuid.uuid4().hex, f"s3cret-{uuid.uuid4().hex}"
+    response = httpx.get(
+        f"{scripts_demo.url}/boom?{marker}",
+        headers={"cookie": f"session={secret}"},
+        trust_env=False,
+        timeout=10,
+    )
+    output = scripts_demo.wait_for_log(f"query={marker}")
+    assert response.status_code == 500
+    assert "RuntimeError: the demo's deliberate failure" in output
+    assert secret not in output
+    assert not re.search(r"\blocals\b", output)
+
+
+def _commands(script: Path) -> list[list[str]]:
+    """The simple commands in a shell script, split at ``&&``, ``|`` and ``;``, no assignments."""
+    commands: list[list[str]] = []
+    for line in script.read_text(encoding="utf-8").splitlines():
+        lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
+        lexer.whitespace_split = True
+        words: list[str] = []
+        for token in [*lexer, ";"]:
+            if set(token) <= set("();<>|&"):
+                commands.append(words)
+                words = []
+            elif words or not re.fullmatch(r"[A-Za-z_]\w*=\S*", token):
+                words.append(token)
+    return commands
+
+
+def test_scripts_test_docs_build_fails_on_warnings() -> None:
+    """scripts/test builds the docs --strict, never --quiet: that hides warnings from --strict."""
+    commands = _commands(REPO / "scripts" / "test")
+    builds = [words for words in commands if words[:2] == ["mkdocs", "build"]]
+    assert len(builds) == 1
+    assert "--strict" in builds[0]
+    assert not {"--quiet", "-q"} & set(builds[0])

@@ -1,0 +1,1 @@
+"""The test kit: ASGI message helpers, server and browser fixtures, log capture, docs samples."""
