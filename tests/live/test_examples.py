@@ -195,8 +195,10 @@ def _imported_distributions(path: Path) -> dict[str, set[str]]:
         elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
             modules.add(node.module.partition(".")[0])
     first_party = {"__future__", "asgi_middleware", "examples"}
+    # Python 3.10 maps modules to distributions through top_level.txt only, which wheels built by
+    # hatchling (structlog's) lack: there the distribution is assumed to be named as its module.
     return {
-        module: {canonicalize_name(name) for name in providers[module]}
+        module: {canonicalize_name(name) for name in providers.get(module, [module])}
         for module in modules - first_party - sys.stdlib_module_names
     }
 
