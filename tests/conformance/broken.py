@@ -181,6 +181,23 @@ class ChangesWebSocketFrames(_Base):
         await self.app(scope, receive, send_wrapper)
 
 
+class RefusesWebSockets(_Base):
+    """Turns the app's accept into a close, then drops the session's frames."""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        closed = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal closed
+            if scope["type"] != "websocket":
+                await send(message)
+            elif not closed:
+                closed = True
+                await send({"type": "websocket.close", "code": 1008, "reason": ""})
+
+        await self.app(scope, receive, send_wrapper)
+
+
 class AssumesScopeHeaders(_Base):
     """Reads ``scope["headers"]`` as if every server sent it."""
 

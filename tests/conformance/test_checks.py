@@ -32,6 +32,7 @@ CAUGHT_BY: list[tuple[type[Any], Check]] = [
     (broken.BuffersBody, checks.check_streaming_not_buffered),
     (broken.LeaksContextVar, checks.check_no_contextvar_leak),
     (broken.ChangesWebSocketFrames, checks.check_websocket_messages_forwarded),
+    (broken.RefusesWebSockets, checks.check_websocket_messages_forwarded),
 ]
 
 

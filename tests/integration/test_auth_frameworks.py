@@ -1,13 +1,13 @@
-"""AuthenticationMiddleware with Starlette and FastAPI apps (httpx) and under a real uvicorn."""
+"""AuthenticationMiddleware with Starlette and FastAPI apps, through httpx in process.
+
+The same apps under a real uvicorn: tests/live/test_auth_live.py.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
-import httpx
 import pytest
-import websockets.exceptions
-import websockets.sync.client
 from fastapi import Depends, FastAPI
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.applications import Starlette
@@ -17,73 +17,13 @@ from starlette.authentication import AuthenticationError as StarletteAuthenticat
 from starlette.authentication import SimpleUser as StarletteUser
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import JSONResponse
-from starlette.routing import Route, WebSocketRoute
-from starlette.websockets import WebSocket
 
-from asgi_middleware import ASGIApp, Receive, Scope, Send
-from asgi_middleware.auth import (
-    AuthBackend,
-    AuthCredentials,
-    AuthenticationMiddleware,
-    AuthResult,
-    BearerTokenBackend,
-    SimpleUser,
-)
+from asgi_middleware import ASGIApp, Scope
+from asgi_middleware.auth import AuthBackend, AuthenticationMiddleware
 from tests.support.asgi import asgi_client
-from tests.support.servers import ServeApp
-
-TIMEOUT = 5.0
-TOKENS = {
-    "reader-token": AuthResult(AuthCredentials(["read"]), SimpleUser("reader")),
-    "admin-token": AuthResult(AuthCredentials(["read", "admin"]), SimpleUser("root")),
-}
-
-
-def backend() -> BearerTokenBackend:
-    """A bearer backend with a reader and an admin token."""
-    return BearerTokenBackend(tokens=TOKENS)
-
-
-def auth(token: str) -> dict[str, str]:
-    """Request headers carrying a bearer token."""
-    return {"Authorization": f"Bearer {token}"}
-
+from tests.support.auth_apps import ROUTES, auth, backend, starlette_wrapped
 
 # --- Starlette --------------------------------------------------------------------------------
-
-
-async def me(request: Request) -> JSONResponse:
-    """Who the request is, as Starlette sees it."""
-    return JSONResponse(
-        {
-            "authenticated": request.user.is_authenticated,
-            "name": request.user.display_name,
-            "scopes": list(request.auth.scopes),
-        }
-    )
-
-
-@requires("admin")
-async def admin(request: Request) -> JSONResponse:
-    """Only for the ``admin`` scope, through Starlette's own decorator."""
-    return JSONResponse({"admin": request.user.display_name})
-
-
-@requires("read")
-async def ws_me(websocket: WebSocket) -> None:
-    """Accept and send the user's name, for the ``read`` scope."""
-    await websocket.accept()
-    await websocket.send_text(websocket.user.display_name)
-    await websocket.close()
-
-
-ROUTES = [Route("/me", me), Route("/admin", admin), WebSocketRoute("/ws", ws_me)]
-
-
-def starlette_wrapped(**options: Any) -> ASGIApp:
-    """A Starlette app wrapped whole in our middleware."""
-    return AuthenticationMiddleware(Starlette(routes=ROUTES), backend=backend(), **options)
 
 
 def starlette_listed(**options: Any) -> ASGIApp:
@@ -262,101 +202,3 @@ async def test_fastapi_without_token_is_401() -> None:
         response = await client.get("/me")
 
     assert response.status_code == 401
-
-
-# --- Real server ------------------------------------------------------------------------------
-
-
-@pytest.mark.server
-def test_live_http_401_is_complete(live_server: ServeApp) -> None:
-    """Over real HTTP the 401 arrives whole, with a matching content-length and the challenge."""
-    server = live_server(starlette_wrapped())
-
-    with server.client() as client:
-        response = client.get("/me", headers={"Authorization": "Bearer wrong"})
-
-    assert response.status_code == 401
-    assert response.headers["content-length"] == str(len(response.content))
-    assert response.headers["www-authenticate"] == 'Bearer realm="api", error="invalid_token"'
-
-
-@pytest.mark.server
-def test_live_websocket_with_token_is_accepted(live_server: ServeApp) -> None:
-    """A WebSocket with a valid token is accepted and the app sees the user."""
-    server = live_server(starlette_wrapped())
-
-    with websockets.sync.client.connect(
-        server.ws_url + "/ws",
-        additional_headers=auth("reader-token"),
-        open_timeout=TIMEOUT,
-        proxy=None,
-    ) as websocket:
-        assert websocket.recv(timeout=TIMEOUT) == "reader"
-
-
-@pytest.mark.server
-def test_live_websocket_without_token_gets_401_response(live_server: ServeApp) -> None:
-    """Under uvicorn, which offers ``websocket.http.response``, the handshake gets our 401."""
-    server = live_server(starlette_wrapped())
-
-    with pytest.raises(websockets.exceptions.InvalidStatus) as info:
-        websockets.sync.client.connect(server.ws_url + "/ws", open_timeout=TIMEOUT, proxy=None)
-
-    response = info.value.response
-    assert response.status_code == 401
-    assert response.headers["WWW-Authenticate"] == 'Bearer realm="api"'
-    assert response.body == b'{"detail":"Authentication required"}'
-
-
-@pytest.mark.server
-def test_live_websocket_insufficient_scope_gets_403(live_server: ServeApp) -> None:
-    """A token without a required scope is refused with 403 before the handshake completes."""
-    server = live_server(starlette_wrapped(required_scopes=["admin"]))
-
-    with pytest.raises(websockets.exceptions.InvalidStatus) as info:
-        websockets.sync.client.connect(
-            server.ws_url + "/ws",
-            additional_headers=auth("reader-token"),
-            open_timeout=TIMEOUT,
-            proxy=None,
-        )
-
-    assert info.value.response.status_code == 403
-
-
-def hide_extensions(app: ASGIApp) -> ASGIApp:
-    """Present scopes without ``extensions``, as a server lacking the denial extension does."""
-
-    async def wrapper(scope: Scope, receive: Receive, send: Send) -> None:
-        await app({k: v for k, v in scope.items() if k != "extensions"}, receive, send)
-
-    return wrapper
-
-
-@pytest.mark.server
-def test_live_websocket_close_1008_is_never_accepted(live_server: ServeApp) -> None:
-    """Without the extension the denial is a close before accept: the handshake fails."""
-    server = live_server(hide_extensions(starlette_wrapped()))
-
-    with pytest.raises(websockets.exceptions.InvalidStatus) as info:
-        websockets.sync.client.connect(server.ws_url + "/ws", open_timeout=TIMEOUT, proxy=None)
-
-    # A close before accept is a refused handshake, which uvicorn sends as 403.
-    assert info.value.response.status_code == 403
-
-
-@pytest.mark.server
-def test_live_http_client_errors_are_not_500(live_server: ServeApp) -> None:
-    """Malformed credentials over real HTTP give 400/401, never 500."""
-    server = live_server(starlette_wrapped())
-    cases = [
-        [("Authorization", "Bearer \x7f")],
-        [("Authorization", "Basic ???")],
-        [("Authorization", "Bearer " + "a" * 10000)],
-        [("Authorization", "Bearer a"), ("Authorization", "Bearer b")],
-    ]
-
-    with server.client() as client:
-        statuses = [client.get("/me", headers=httpx.Headers(case)).status_code for case in cases]
-
-    assert statuses == [401, 401, 401, 400]

@@ -1,33 +1,19 @@
-"""The authentication page's examples (docs/examples/auth_*.py), run as the page shows them."""
+"""The authentication page's examples (docs/examples/auth_*.py), run as the page shows them.
+
+Those that need a real server (a WebSocket, a JWKS provider): tests/live/test_docs_live.py.
+"""
 
 from __future__ import annotations
 
-import base64
-import json
-import time
 from types import ModuleType
 from typing import Any
 
-import anyio
-import jwt
 import pytest
-import websockets.exceptions
-import websockets.sync.client
-from cryptography.hazmat.primitives.asymmetric import rsa
 
-from asgi_middleware import ASGIApp, Receive, Scope, Send
+from asgi_middleware import ASGIApp
 from tests.support.asgi import asgi_client
+from tests.support.auth_apps import basic
 from tests.support.samples import app_of, load
-from tests.support.servers import ServeApp
-
-TIMEOUT = 5.0
-
-
-def basic(user: str, password: str) -> dict[str, str]:
-    """An Authorization header for Basic credentials."""
-    encoded = base64.b64encode(f"{user}:{password}".encode()).decode()
-    return {"Authorization": f"Basic {encoded}"}
-
 
 # --- auth_bearer ------------------------------------------------------------------------------
 
@@ -134,25 +120,6 @@ async def test_starlette_example_health_is_public(starlette_app: ASGIApp) -> Non
         response = await client.get("/health")
 
     assert (response.status_code, response.text) == (200, "ok\n")
-
-
-@pytest.mark.server
-def test_starlette_example_websocket(starlette_app: ASGIApp, live_server: ServeApp) -> None:
-    """auth_starlette: the WebSocket greets an authenticated user and refuses others with 401."""
-    server = live_server(starlette_app)
-
-    with websockets.sync.client.connect(
-        server.ws_url + "/feed",
-        additional_headers=basic("admin", "correct horse"),
-        open_timeout=TIMEOUT,
-        proxy=None,
-    ) as websocket:
-        greeting = websocket.recv(timeout=TIMEOUT)
-    with pytest.raises(websockets.exceptions.InvalidStatus) as info:
-        websockets.sync.client.connect(server.ws_url + "/feed", open_timeout=TIMEOUT, proxy=None)
-
-    assert greeting == "hello admin"
-    assert info.value.response.status_code == 401
 
 
 # --- auth_fastapi -----------------------------------------------------------------------------
@@ -290,68 +257,6 @@ async def test_requires_example_fastapi_delete(
     assert public.json() == {"items": [], "viewer": None}
     assert (response.status_code, response.json()) == (status, body)
     assert response.headers.get("www-authenticate") == challenge
-
-
-# --- auth_jwt ---------------------------------------------------------------------------------
-
-SIGNING_KEY = rsa.generate_private_key(public_exponent=65537, key_size=2048)
-
-
-def jwks_app() -> ASGIApp:
-    """A provider serving the public half of SIGNING_KEY as a JWKS."""
-    public = jwt.algorithms.RSAAlgorithm.to_jwk(SIGNING_KEY.public_key(), as_dict=True)
-    document = json.dumps({"keys": [{**public, "kid": "2026-01", "use": "sig"}]}).encode()
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http":
-            headers = [(b"content-type", b"application/json")]
-            await send({"type": "http.response.start", "status": 200, "headers": headers})
-            await send({"type": "http.response.body", "body": document})
-
-    return app
-
-
-def token(**claims: Any) -> str:
-    """A token from the provider for the docs' audience and issuer."""
-    payload = {
-        "sub": "user-42",
-        "iss": "https://login.example/",
-        "aud": "https://api.example",
-        "scope": "api profile",
-        "exp": int(time.time()) + 300,
-        **claims,
-    }
-    return jwt.encode(payload, SIGNING_KEY, algorithm="RS256", headers={"kid": "2026-01"})
-
-
-@pytest.mark.server
-@pytest.mark.parametrize(
-    ("claims", "status", "text"),
-    [
-        ({}, 200, "user-42 api profile\n"),
-        ({"scope": "profile"}, 403, '{"detail":"Insufficient scope"}'),
-        ({"aud": "https://other.example"}, 401, '{"detail":"Invalid credentials"}'),
-    ],
-    ids=["valid", "no-api-scope", "other-audience"],
-)
-def test_jwt_example_against_a_jwks_server(
-    live_server: ServeApp,
-    monkeypatch: pytest.MonkeyPatch,
-    claims: dict[str, Any],
-    status: int,
-    text: str,
-) -> None:
-    """auth_jwt: tokens are checked against the provider's JWKS, audience and scopes."""
-    provider = live_server(jwks_app())
-    monkeypatch.setenv("JWKS_URL", provider.url + "/.well-known/jwks.json")
-    app = app_of(load("auth_jwt"))
-
-    async def call() -> tuple[int, str]:
-        async with asgi_client(app) as client:
-            response = await client.get("/", headers={"Authorization": f"Bearer {token(**claims)}"})
-        return response.status_code, response.text
-
-    assert anyio.run(call) == (status, text)
 
 
 # --- auth_custom ------------------------------------------------------------------------------

@@ -1,20 +1,18 @@
-"""The CORS page's examples (docs/examples/cors_*): each one does what the page says."""
+"""The CORS page's examples (docs/examples/cors_*): each one does what the page says.
+
+The WebSocket example under a real server: tests/live/test_docs_live.py; the SPA recipe in
+Chromium: tests/browser/test_docs_browser.py.
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pytest
-import websockets.exceptions
-import websockets.sync.client
 
 from asgi_middleware import ASGIApp, CORSMiddleware
-from tests.support.asgi import answer_lifespan, asgi_client
-from tests.support.samples import EXAMPLES, load
-from tests.support.servers import ServeApp, ServeTwoOrigins
-
-if TYPE_CHECKING:
-    from playwright.sync_api import Page
+from tests.support.asgi import asgi_client
+from tests.support.samples import load
 
 SPA = "https://app.example.com"
 PREFLIGHT = {"origin": SPA, "access-control-request-method": "POST"}
@@ -118,29 +116,6 @@ def test_starlette_migration_changes_only_the_import() -> None:
     assert [m.cls for m in module.added.user_middleware] == [CORSMiddleware]
 
 
-# --- cors_websocket ----------------------------------------------------------------------------
-
-
-@pytest.mark.server
-@pytest.mark.parametrize(("origin", "allowed"), [(SPA, True), ("https://evil.example", False)])
-def test_websocket_example_refuses_other_sites(
-    live_server: ServeApp, origin: str, allowed: bool
-) -> None:
-    """cors_websocket: the SPA's origin opens the socket; another site gets a 403."""
-    server = live_server(app_of("cors_websocket"))
-    url = server.ws_url + "/ws"
-    headers = {"Origin": origin}
-
-    if not allowed:
-        with pytest.raises(websockets.exceptions.InvalidStatus) as info:
-            websockets.sync.client.connect(url, additional_headers=headers, proxy=None)
-        assert info.value.response.status_code == 403
-        return
-    with websockets.sync.client.connect(url, additional_headers=headers, proxy=None) as ws:
-        ws.send("ping")
-        assert ws.recv(timeout=5) == "ping"
-
-
 # --- cors_spa_cookies --------------------------------------------------------------------------
 
 
@@ -175,23 +150,3 @@ async def test_spa_recipe_refuses_other_origins() -> None:
 
     assert preflight.status_code == 400
     assert "access-control-allow-origin" not in me.headers
-
-
-@pytest.mark.browser
-def test_spa_recipe_in_chromium(page: Page, two_origins: ServeTwoOrigins) -> None:
-    """cors_spa_cookies: the page's script (docs/examples/cors_spa_client.js) signs in for real."""
-    holder: list[ASGIApp] = []
-    create_app = load("cors_spa_cookies").create_app
-
-    async def api(scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] == "lifespan":
-            await answer_lifespan(receive, send)
-            return
-        await holder[0](scope, receive, send)
-
-    origins = two_origins(api)
-    holder.append(create_app(origins.page.origin, secure_cookie=False))
-    page.goto(origins.page.url)
-    script = (EXAMPLES / "cors_spa_client.js").read_text(encoding="utf-8")
-
-    assert page.evaluate(script, [origins.api.url, "ada"]) == {"user": "ada"}

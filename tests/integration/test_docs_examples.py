@@ -1,8 +1,10 @@
-"""Every code sample in the docs is a file in docs/examples/; these tests run each one."""
+"""Every code sample in the docs is a file in docs/examples/; these tests run each one.
+
+The samples under a real uvicorn: tests/live/test_docs_live.py.
+"""
 
 from __future__ import annotations
 
-import logging
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -15,7 +17,6 @@ import pytest
 from asgi_middleware import ASGIApp, Message, Receive, Scope, Send
 from tests.support.asgi import asgi_client
 from tests.support.samples import EXAMPLE_FILES, EXAMPLES, app_of, load
-from tests.support.servers import ServeApp
 
 pytestmark = pytest.mark.usefixtures("sibling_imports")
 
@@ -320,36 +321,3 @@ def test_startup_errors_built_too_early() -> None:
     with pytest.raises(TypeError, match=f"^{re.escape(message)}$"):
         build()
     assert f"TypeError: {message}" in (DOCS / "composition.md").read_text(encoding="utf-8")
-
-
-@pytest.mark.server
-def test_raw_asgi_runs_under_uvicorn(live_server: ServeApp) -> None:
-    """raw_asgi: a real uvicorn server with lifespan on serves the composed app, as shown."""
-    server = live_server(app_of(load("raw_asgi")), lifespan="on")
-    with server.client() as client:
-        response = client.get("/")
-    assert response.status_code == 200
-    assert response.text == "Hello, world!\n"
-    headers = response.headers.multi_items()
-    assert [name for name, _ in headers[:2]] == ["date", "server"]  # uvicorn's own, first
-    assert headers[2:] == [
-        ("content-type", "text/plain; charset=utf-8"),
-        ("content-length", "14"),
-        ("x-frame-options", "DENY"),
-        ("x-content-type-options", "nosniff"),
-    ]
-
-
-@pytest.mark.server
-@pytest.mark.parametrize(("attribute", "carried"), [("app", True), ("inside", False)])
-def test_wrap_framework_500_under_uvicorn(
-    live_server: ServeApp, caplog: pytest.LogCaptureFixture, attribute: str, carried: bool
-) -> None:
-    """wrap_framework: on a real server the 500 carries the header only when composed outside."""
-    server = live_server(app_of(load("wrap_framework"), attribute))
-    with caplog.at_level(logging.CRITICAL, logger="uvicorn.error"), server.client() as client:
-        response = client.get("/boom")  # uvicorn logs the exception; that is expected here
-    assert response.status_code == 500
-    assert response.text == "Internal Server Error"
-    expected = ["https://app.example"] if carried else []
-    assert response.headers.get_list("access-control-allow-origin") == expected

@@ -148,7 +148,13 @@ async def test_migration_sample_before_and_after_behave_alike(attribute: str) ->
     assert response.text == "Hello, world!\n"
 
 
-def test_logging_sample_handler_defaults_to_stderr() -> None:
+def test_logging_sample_handler_defaults_to_stderr(capsys: pytest.CaptureFixture[str]) -> None:
     """request_id_logging: without a stream the handler writes to stderr like logging's own."""
     handler: Any = load("request_id_logging").request_id_handler()
-    assert isinstance(handler, logging.StreamHandler)
+    record = logging.makeLogRecord(
+        {"name": "shop.orders", "levelno": logging.WARNING, "levelname": "WARNING", "msg": "out"}
+    )
+
+    handler.handle(record)
+
+    assert capsys.readouterr() == ("", "- WARNING shop.orders: out\n")

@@ -1,21 +1,24 @@
 """Capturing structlog events in tests without configuring structlog globally.
 
-Import the ``capture`` and ``logger`` fixtures into a test module to use them; :class:`Events`
-is for events written in a real server's thread, which can arrive just after the response.
+This module is a pytest plugin (``tests/conftest.py`` loads it): the ``capture`` and ``logger``
+fixtures are found by name; :class:`Events` is for events written in a real server's thread, which
+can arrive just after the response. ``restore_logging`` is for tests that run code which does
+configure logging (a docs sample's set-up, an app's lifespan).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from collections.abc import MutableMapping
+from collections.abc import Iterator, MutableMapping
 from typing import Any
 
 import pytest
 import structlog
 from structlog.testing import LogCapture
 
-__all__ = ["Events", "capture", "logger"]
+__all__ = ["Events", "capture", "logger", "restore_logging"]
 
 
 @pytest.fixture
@@ -30,6 +33,24 @@ def logger(capture: LogCapture) -> Any:
     return structlog.wrap_logger(
         None, processors=[structlog.contextvars.merge_contextvars, capture]
     )
+
+
+@pytest.fixture
+def restore_logging() -> Iterator[None]:
+    """Put structlog's configuration and the root logger's handlers and level back afterwards."""
+    configured, config = structlog.is_configured(), structlog.get_config()
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        yield
+    finally:
+        if configured:
+            structlog.configure(**config)
+        else:
+            structlog.reset_defaults()
+        for handler in [handler for handler in root.handlers if handler not in handlers]:
+            root.removeHandler(handler)
+        root.setLevel(level)
 
 
 class Events:
