@@ -1,30 +1,40 @@
-"""Validation of constructor options.
+"""Validation of constructor options: one vocabulary for every middleware.
 
-Every middleware validates its options in ``__init__`` with these helpers, so a bad configuration
-fails at start-up with one message shape (SPEC §2.1)::
+Every middleware validates its options in ``__init__``, so a bad configuration fails at start-up
+with one message shape (SPEC §2.1)::
 
     <option> must be <rule>, got <value!r>
 
-``TypeError`` for a value of the wrong type, ``ValueError`` for a value of the right type that
-breaks a rule. Never ``assert``: assertions vanish under ``python -O``.
+Each validator is ``require_<rule>(option, value, ...) -> value``: it takes the option's name
+first (``"allow_origins[2]"`` for an item of a list), returns the value it accepts (normalised
+where the rule says so) and raises ``TypeError`` for a value of the wrong type, ``ValueError`` for
+a value of the right type that breaks the rule. A validator beside one middleware follows the same
+shape and builds its message with :func:`option_error`. Never ``assert``: assertions vanish under
+``python -O``.
 """
 
 from __future__ import annotations
 
+import inspect
 import re
 from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 __all__ = [
+    "TOKEN",
+    "TOKEN_BYTES",
+    "option_error",
     "require_bool",
     "require_callable",
     "require_header_value",
     "require_int",
     "require_strings",
+    "require_sync_callable",
     "require_token",
 ]
 
 _T = TypeVar("_T")
+_E = TypeVar("_E", bound=Exception)
 
 # RFC 9110 §5.6.2: token = 1*tchar. Shared by every module that checks tokens, as str and bytes.
 TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
@@ -34,14 +44,18 @@ TOKEN_BYTES = re.compile(TOKEN.pattern.encode("ascii"))
 _FIELD_VALUE = re.compile(r"(?:[!-~](?:[ \t!-~]*[!-~])?)?")
 
 
-def _fail(exc: type[Exception], option: str, rule: str, value: object) -> Exception:
-    return exc(f"{option} must be {rule}, got {value!r}")
+def option_error(error: type[_E], option: str, rule: str, value: object, hint: str = "") -> _E:
+    """Return ``error("<option> must be <rule>, got <value!r><hint>")`` for the caller to raise.
+
+    ``hint``, when given, follows the value (``"; remove the trailing slash: ..."``).
+    """
+    return error(f"{option} must be {rule}, got {value!r}{hint}")
 
 
 def require_bool(option: str, value: object) -> bool:
     """Return ``value`` if it is a ``bool``; raise ``TypeError`` otherwise."""
     if not isinstance(value, bool):
-        raise _fail(TypeError, option, "a bool", value)
+        raise option_error(TypeError, option, "a bool", value)
     return value
 
 
@@ -57,41 +71,52 @@ def require_int(
     elif maximum is not None:
         rule = f"an int <= {maximum}"
     if isinstance(value, bool) or not isinstance(value, int):
-        raise _fail(TypeError, option, rule, value)
+        raise option_error(TypeError, option, rule, value)
     if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
-        raise _fail(ValueError, option, rule, value)
+        raise option_error(ValueError, option, rule, value)
     return value
 
 
 def require_token(option: str, value: object) -> str:
     """Return ``value`` if it is an HTTP token such as a header name (RFC 9110 §5.6.2)."""
     if not isinstance(value, str):
-        raise _fail(TypeError, option, "a str", value)
+        raise option_error(TypeError, option, "a str", value)
     if TOKEN.fullmatch(value) is None:
-        raise _fail(
-            ValueError, option, "an HTTP token (letters, digits and !#$%&'*+-.^_`|~)", value
-        )
+        rule = "an HTTP token (letters, digits and !#$%&'*+-.^_`|~)"
+        raise option_error(ValueError, option, rule, value)
     return value
 
 
 def require_header_value(option: str, value: object) -> str:
     """Return ``value`` if it can be sent as a header value (visible ASCII, inner blanks)."""
     if not isinstance(value, str):
-        raise _fail(TypeError, option, "a str", value)
+        raise option_error(TypeError, option, "a str", value)
     if _FIELD_VALUE.fullmatch(value) is None:
-        raise _fail(
-            ValueError,
-            option,
-            "a header value (visible ASCII, no control characters, no surrounding whitespace)",
-            value,
-        )
+        rule = "a header value (visible ASCII, no control characters, no surrounding whitespace)"
+        raise option_error(ValueError, option, rule, value)
     return value
 
 
 def require_callable(option: str, value: _T) -> _T:
     """Return ``value`` if it is callable; raise ``TypeError`` otherwise."""
     if not callable(value):
-        raise _fail(TypeError, option, "callable", value)
+        raise option_error(TypeError, option, "callable", value)
+    return value
+
+
+def require_sync_callable(option: str, value: _T) -> _T:
+    """Return ``value`` if it is callable and not ``async``; raise ``TypeError`` otherwise.
+
+    For a hook the middleware calls without ``await`` (a predicate, a callback, a generator of
+    IDs): an ``async def`` function, an object whose ``__call__`` is one, or an async generator
+    function would hand back an object nobody awaits, and as a predicate it would always be true.
+    """
+    require_callable(option, value)
+    # An instance with an async __call__: iscoroutinefunction(obj) looks at obj only. Looked up
+    # on the type, as the call is: a class whose instances have one is a plain constructor.
+    for function in (value, type(value).__call__):
+        if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
+            raise option_error(TypeError, option, "a plain (not async) callable", value)
     return value
 
 
@@ -101,15 +126,15 @@ def require_strings(
     """Return a tuple of strings from a list, tuple, set or other iterable of ``str``.
 
     A bare ``str`` is refused: iterating it would silently configure one item per character, a
-    classic misconfiguration (``allow_origins="https://a.example"``). ``check``, when given,
-    validates each item; it is called as ``check(f"{option}[{index}]", item)``.
+    classic misconfiguration (``allow_origins="https://a.example"``). ``check``, when given, is a
+    ``require_<rule>`` validator called as ``check(f"{option}[{index}]", item)`` for each item;
+    the tuple holds what it returns, the normalised items.
     """
     if isinstance(value, (str, bytes)) or not isinstance(value, Iterable):
-        raise _fail(TypeError, option, "a list or tuple of str", value)
-    items = tuple(value)
-    for index, item in enumerate(items):
+        raise option_error(TypeError, option, "a list or tuple of str", value)
+    items: list[str] = []
+    for index, item in enumerate(value):
         if not isinstance(item, str):
-            raise _fail(TypeError, f"{option}[{index}]", "a str", item)
-        if check is not None:
-            check(f"{option}[{index}]", item)
-    return items
+            raise option_error(TypeError, f"{option}[{index}]", "a str", item)
+        items.append(item if check is None else check(f"{option}[{index}]", item))
+    return tuple(items)

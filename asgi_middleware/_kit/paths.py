@@ -29,7 +29,7 @@ def relative_path(scope: Scope) -> str:
     return path
 
 
-def _check_pattern(option: str, pattern: str) -> str:
+def _require_pattern(option: str, pattern: str) -> str:
     rule = (
         'a path starting with "/", optionally ending in "/*" for a prefix, with no other "*", '
         "no query, fragment, whitespace or control characters"
@@ -60,7 +60,7 @@ class PathMatcher:
     def __init__(self, option: str, patterns: object) -> None:
         exact: set[str] = set()
         prefixes: list[str] = []
-        self._patterns = require_strings(option, patterns, _check_pattern)
+        self._patterns = require_strings(option, patterns, _require_pattern)
         for pattern in self._patterns:
             if pattern.endswith("/*"):
                 # "/static/*" -> the prefix "/static/" plus the directory itself, "/static".

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import Any
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from asgi_middleware import CORSMiddleware, RequestIDMiddleware, TimingMiddleware
 from asgi_middleware._kit.config import (
+    option_error,
     require_bool,
     require_callable,
     require_header_value,
     require_int,
     require_strings,
+    require_sync_callable,
     require_token,
 )
+from asgi_middleware._kit.types import ASGIApp, Receive, Scope, Send
 
 # RFC 9110 §5.6.2 tchar.
 TCHAR = "!#$%&'*+-.^_`|~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
@@ -37,6 +42,40 @@ class _Callable:
 
 def _function() -> None:
     """Stand in for a user-supplied hook."""
+
+
+async def _coroutine_function() -> None:
+    """Stand in for an async hook; never called."""
+
+
+async def _async_generator_function() -> AsyncIterator[None]:
+    """Stand in for an async generator hook; never called."""
+    yield None
+
+
+class _AsyncCallable:
+    async def __call__(self) -> None:
+        """Make instances awaitable when called; never called."""
+
+
+# --------------------------------------------------------------------------------------------
+# option_error.
+
+
+@pytest.mark.parametrize("error", [TypeError, ValueError])
+def test_option_error_builds_the_spec_message(error: type[Exception]) -> None:
+    """``option_error`` returns an exception of the given type worded as SPEC §2.1 asks."""
+    raised = option_error(error, "max_age", "an int >= 0", -1)
+
+    assert type(raised) is error
+    assert str(raised) == "max_age must be an int >= 0, got -1"
+
+
+def test_option_error_appends_the_hint_after_the_value() -> None:
+    """A hint follows ``got <value!r>``, so the message still starts in the one shape."""
+    raised = option_error(ValueError, "o", "a thing", "x/", "; remove the slash")
+
+    assert str(raised) == "o must be a thing, got 'x/'; remove the slash"
 
 
 # --------------------------------------------------------------------------------------------
@@ -295,6 +334,80 @@ def test_require_callable_refuses_non_callables_with_type_error(value: object) -
 
 
 # --------------------------------------------------------------------------------------------
+# require_sync_callable.
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(_function, id="function"),
+        pytest.param(len, id="builtin"),
+        pytest.param(_Callable, id="class"),
+        pytest.param(_Callable(), id="instance-with-call"),
+        pytest.param(_AsyncCallable, id="class-with-async-call"),  # calling it builds an instance
+        pytest.param(functools.partial(_function), id="partial"),
+        pytest.param(lambda: None, id="lambda"),
+    ],
+)
+def test_require_sync_callable_returns_the_same_object(value: object) -> None:
+    """``require_sync_callable`` returns a plain callable it accepts, the very same object."""
+    assert require_sync_callable("callback", value) is value
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        pytest.param(_coroutine_function, id="async-def"),
+        pytest.param(_AsyncCallable(), id="instance-with-async-call"),
+        pytest.param(_async_generator_function, id="async-generator"),
+        pytest.param(functools.partial(_coroutine_function), id="partial-of-async-def"),
+    ],
+)
+def test_require_sync_callable_refuses_async_callables(value: object) -> None:
+    """An async callable is refused with ``TypeError``: its result would never be awaited."""
+    rule = "a plain (not async) callable"
+    with pytest.raises(TypeError, match=message("callback", rule, value)):
+        require_sync_callable("callback", value)
+
+
+@pytest.mark.parametrize(
+    "value",
+    [pytest.param(None, id="none"), pytest.param("print", id="str"), pytest.param(1, id="int")],
+)
+def test_require_sync_callable_refuses_non_callables_first(value: object) -> None:
+    """A value that cannot be called gets the plain "callable" rule, as ``require_callable``."""
+    with pytest.raises(TypeError, match=message("callback", "callable", value)):
+        require_sync_callable("callback", value)
+
+
+async def _app(scope: Scope, receive: Receive, send: Send) -> None:
+    """A placeholder app; these tests only construct middleware."""
+
+
+_SYNC_HOOKS: list[tuple[Callable[..., ASGIApp], str]] = [
+    (CORSMiddleware, "allow_origin_check"),
+    (TimingMiddleware, "callback"),
+    (RequestIDMiddleware, "generator"),
+    (RequestIDMiddleware, "validator"),
+    (RequestIDMiddleware, "transformer"),
+]
+
+
+@pytest.mark.parametrize(("middleware", "option"), _SYNC_HOOKS)
+@pytest.mark.parametrize("hook", [_coroutine_function, _AsyncCallable()], ids=["def", "call"])
+def test_every_hook_called_without_await_refuses_async(
+    middleware: Callable[..., ASGIApp], option: str, hook: object
+) -> None:
+    """Each option the middleware calls synchronously refuses an async callable at start-up.
+
+    An async ``validator`` would otherwise accept every incoming ID (a coroutine is truthy).
+    """
+    rule = "a plain (not async) callable"
+    with pytest.raises(TypeError, match=message(option, rule, hook)):
+        middleware(_app, **{option: hook})
+
+
+# --------------------------------------------------------------------------------------------
 # require_strings.
 
 
@@ -372,6 +485,11 @@ def test_require_strings_calls_check_with_indexed_option_names() -> None:
         ("expose_headers[1]", "X-B"),
         ("expose_headers[2]", "X-C"),
     ]
+
+
+def test_require_strings_returns_what_check_returns() -> None:
+    """The tuple holds each item as ``check`` normalised it, in order."""
+    assert require_strings("o", ["A", "b"], lambda _option, item: item.lower()) == ("a", "b")
 
 
 def test_require_strings_propagates_the_check_error_for_the_bad_item() -> None:

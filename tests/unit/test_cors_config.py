@@ -12,8 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asgi_middleware import CORSMiddleware, Receive, Scope, Send
+from asgi_middleware._kit.origins import parse_origin
 from asgi_middleware.compose import ORDER_RULES
-from asgi_middleware.cors._origins import build_matcher, parse_origin, parse_token_list
+from asgi_middleware.cors._origins import build_matcher, parse_token_list, split_origins
 from tests.support.asgi import http_scope, run
 
 
@@ -93,11 +94,22 @@ def test_regex_matching_any_origin_refused(pattern: str | re.Pattern[str]) -> No
         build(allow_origin_regex=pattern)
 
 
-def test_compiled_regex_accepted() -> None:
-    """A compiled ``str`` pattern is used as given."""
-    pattern = re.compile(r"https://(a|b)\.example")
+@pytest.mark.parametrize(
+    ("origin", "allowed"),
+    [("https://b.example", True), ("https://c.example", False), ("https://b.example.evil", False)],
+)
+def test_compiled_regex_accepted(origin: str, allowed: bool) -> None:
+    """A compiled ``str`` pattern is used as given: it decides which origins a preflight allows."""
+    middleware = build(allow_origin_regex=re.compile(r"https://(a|b)\.example"))
+    scope = http_scope(
+        "OPTIONS",
+        headers=[(b"origin", origin.encode()), (b"access-control-request-method", b"GET")],
+    )
 
-    assert build(allow_origin_regex=pattern) is not None
+    start = anyio.run(run, middleware, scope)[0]
+
+    echoed = dict(start["headers"]).get(b"access-control-allow-origin")
+    assert (start["status"], echoed) == ((200, origin.encode()) if allowed else (400, None))
 
 
 @pytest.mark.parametrize(
@@ -171,7 +183,7 @@ def test_async_origin_check_refused() -> None:
             return True  # pragma: no cover - never called
 
     for candidate in (check, AsyncCheck()):
-        with pytest.raises(TypeError, match="must be a plain \\(not async\\) function"):
+        with pytest.raises(TypeError, match="must be a plain \\(not async\\) callable"):
             build(allow_origin_check=candidate)
 
 
@@ -181,11 +193,18 @@ def test_error_message_shape() -> None:
         build(allow_origins=["https://a.example", "https://b/x"])
 
 
-# --- parse_origin ------------------------------------------------------------------------------
+# --- Configured origins ----------------------------------------------------------------------
+
+
+def configured(origin: str) -> str:
+    """The one origin ``split_origins`` makes of ``[origin]``, exact or wildcard, as text."""
+    _, exact, wildcards = split_origins("allow_origins", [origin])
+    [parsed] = [*(item.decode("ascii") for item in exact), *wildcards]
+    return parsed
 
 
 @pytest.mark.parametrize(
-    ("configured", "serialised"),
+    ("origin", "serialised"),
     [
         ("https://app.example", "https://app.example"),
         ("HTTPS://App.Example", "https://app.example"),
@@ -202,9 +221,20 @@ def test_error_message_shape() -> None:
         ("null", "null"),
     ],
 )
-def test_parse_origin_normalises(configured: str, serialised: str) -> None:
+def test_configured_origins_are_normalised(origin: str, serialised: str) -> None:
     """Configured origins are normalised to the serialisation browsers send."""
-    assert parse_origin("allow_origins[0]", configured) == serialised
+    assert configured(origin) == serialised
+
+
+def test_split_origins_sorts_star_exact_and_wildcards() -> None:
+    """``"*"`` sets allow-all; exact origins become bytes; wildcards stay text for the matcher."""
+    origins = ["*", "https://a.example", "HTTPS://A.EXAMPLE:443", "https://*.b.example", "null"]
+
+    allow_all, exact, wildcards = split_origins("allow_origins", origins)
+
+    assert allow_all is True
+    assert exact == {b"https://a.example", b"null"}
+    assert wildcards == ["https://*.b.example"]
 
 
 _LABELS = st.text(string.ascii_lowercase + string.digits + "-", min_size=1, max_size=12)
@@ -213,34 +243,51 @@ _SCHEMES = st.sampled_from(["http", "https", "ws", "wss"])
 _PORTS = st.one_of(st.none(), st.integers(1, 65535))
 
 
-@given(_SCHEMES, _HOSTS, _PORTS)
-def test_parse_origin_round_trips_serialised_origins(
-    scheme: str, host: str, port: int | None
+@given(_SCHEMES, _HOSTS, _PORTS, st.booleans())
+def test_configured_origins_round_trip(
+    scheme: str, host: str, port: int | None, wildcard: bool
 ) -> None:
-    """Every serialised origin parses to itself once its default port is dropped."""
-    origin = f"{scheme}://{host}" if port is None else f"{scheme}://{host}:{port}"
+    """Every serialised origin, wildcard or not, configures itself without its default port."""
+    prefix = "*." if wildcard else ""
+    origin = f"{scheme}://{prefix}{host}" + ("" if port is None else f":{port}")
     default = {"http": 80, "https": 443, "ws": 80, "wss": 443}[scheme]
-    expected = f"{scheme}://{host}" if port in (None, default) else origin
-    if host.replace(".", "").isdigit():  # an IPv4 address: checked separately
+    expected = f"{scheme}://{prefix}{host}" + ("" if port in (None, default) else f":{port}")
+    numeric = host.replace(".", "").isdigit()  # an IPv4 address: checked separately
+    if numeric or (wildcard and ("." not in host or host[-1].isdigit())):
         return
 
-    assert parse_origin("o", origin.upper()) == expected
-    assert parse_origin("o", parse_origin("o", origin)) == expected
+    assert configured(origin.upper()) == expected
+    assert configured(configured(origin)) == expected
 
 
-@given(st.text(max_size=40))
-def test_parse_origin_never_fails_unexpectedly(value: str) -> None:
-    """Any string is either parsed to something without path, query or user, or a ValueError."""
+@given(st.text(max_size=40).filter(lambda value: value != "*"))
+def test_configured_origins_never_fail_unexpectedly(value: str) -> None:
+    """Any string configures something without path, query or user, or is a ValueError."""
     try:
-        parsed = parse_origin("o", value)
+        parsed = configured(value)
     except ValueError as error:
         message = str(error)
     else:
         message = ""
         rest = parsed.partition("://")[2]
         assert parsed == "null" or not set("/?#@ ") & set(rest)
-        assert parse_origin("o", parsed) == parsed
-    assert not message or message.startswith("o must be ")
+        assert configured(parsed) == parsed
+    assert not message or message.startswith("allow_origins[0] must be ")
+
+
+def test_cors_and_the_kit_agree() -> None:
+    """CORS keeps no origin parser of its own: an exact origin is the kit's serialisation."""
+    for origin in ("HTTP://[0:0::1]:80", "https://xn--bcher-kva.example:8443"):
+        assert configured(origin) == parse_origin("allow_origins[0]", origin).serialize()
+
+
+@pytest.mark.parametrize("value", ["https://(a|b).example", "https?://a.example"])
+def test_regex_looking_origins_point_to_allow_origin_regex(value: str) -> None:
+    """A listed origin that looks like a regex names ``allow_origin_regex`` in its hint."""
+    with pytest.raises(
+        ValueError, match=r"^allow_origins\[0\] must be .*allow_origin_regex instead$"
+    ):
+        build(allow_origins=[value])
 
 
 # --- Wildcard matching ---------------------------------------------------------------------------
