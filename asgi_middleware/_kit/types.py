@@ -41,5 +41,6 @@ Starlette's, FastAPI's and Litestar's applications fit without casts."""
 RawHeaders: TypeAlias = Iterable[Sequence[bytes]]
 """Header pairs as they come in a scope or message: a list or tuple of 2-item lists or tuples."""
 
-Headers: TypeAlias = list[tuple[bytes, bytes]]
-"""Header pairs as this package builds them."""
+Headers: TypeAlias = list[Sequence[bytes]]
+"""A header list as this package builds it: a new list, whose pairs are the tuples it wrote and
+the pairs it passed on as they came (2-item lists or tuples, as the app sent them)."""

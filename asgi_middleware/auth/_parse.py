@@ -11,6 +11,7 @@ import binascii
 import re
 from urllib.parse import unquote_to_bytes
 
+from asgi_middleware._kit.headers import REPEATED, get_all, get_single
 from asgi_middleware._kit.types import Scope
 from asgi_middleware.auth._models import AuthenticationError, InvalidRequestError
 
@@ -40,14 +41,9 @@ def single_header(scope: Scope, name: bytes, detail: str) -> bytes | None:
     Raises:
         InvalidRequestError: The header is repeated, with ``detail`` as the reason.
     """
-    found: bytes | None = None
-    size = len(name)
-    for key, value in scope.get("headers", ()):
-        # The length test first: lower-casing every other header name would cost more.
-        if len(key) == size and (key == name or key.lower() == name):
-            if found is not None:
-                raise InvalidRequestError(detail)
-            found = value
+    found = get_single(scope.get("headers", ()), name)
+    if found is REPEATED:
+        raise InvalidRequestError(detail)
     return found
 
 
@@ -60,7 +56,10 @@ def authorization(scope: Scope) -> bytes | None:
             parameter or uses more than one method ``invalid_request``, a 400.
         AuthenticationError: The value is longer than :data:`MAX_CREDENTIALS`.
     """
-    found = single_header(scope, _AUTHORIZATION, "Repeated Authorization header")
+    found = get_single(scope.get("headers", ()), _AUTHORIZATION)
+    if found is REPEATED:
+        detail = "Repeated Authorization header"
+        raise InvalidRequestError(detail)
     if found is not None and len(found) > MAX_CREDENTIALS:
         raise AuthenticationError
     return found
@@ -116,11 +115,10 @@ def cookie_value(scope: Scope, name: bytes) -> bytes | None:
     sent twice (two paths) is taken in the order the browser sent it, most specific path first
     (RFC 6265 §5.4), as frameworks do.
     """
-    for key, value in scope.get("headers", ()):
-        if key == b"cookie" or key.lower() == b"cookie":
-            for item in value.split(b";"):
-                cookie_name, _, cookie = item.partition(b"=")
-                if cookie_name.strip(b" \t") == name:
-                    found: bytes = cookie.strip(b" \t")
-                    return found
+    for value in get_all(scope.get("headers", ()), b"cookie"):
+        for item in value.split(b";"):
+            cookie_name, _, cookie = item.partition(b"=")
+            if cookie_name.strip(b" \t") == name:
+                found: bytes = cookie.strip(b" \t")
+                return found
     return None

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
-from asgi_middleware._kit.types import Headers, Scope, Send
+from asgi_middleware._kit.responses import content_headers, deny_websocket, respond
+from asgi_middleware._kit.types import Scope, Send
 
 __all__ = ["SCOPE_KEY", "AuthContext", "Refuser"]
 
@@ -19,9 +19,6 @@ __all__ = ["SCOPE_KEY", "AuthContext", "Refuser"]
 SCOPE_KEY = "asgi_middleware.auth"
 
 _FORMATS = {"json": b"application/json", "text": b"text/plain; charset=utf-8"}
-# RFC 6455 §7.4.1: 1008 is "policy violation", the generic refusal; 1000 would say all is well.
-_POLICY_VIOLATION = 1008
-_MAX_REASON = 123  # bytes a close frame's reason may hold (RFC 6455 §5.5)
 
 
 class Refuser:
@@ -48,27 +45,12 @@ class Refuser:
             content = json.dumps({"detail": detail}, separators=(",", ":")).encode()
         else:
             content = detail.encode("utf-8")
-        headers: Headers = [
-            (b"content-type", self._content_type),
-            (b"content-length", str(len(content)).encode("ascii")),
-            *[(b"www-authenticate", value) for value in challenges],
-        ]
+        headers = content_headers(content, self._content_type)
+        headers += [(b"www-authenticate", value) for value in challenges]
         if scope["type"] == "http":
-            await send({"type": "http.response.start", "status": status, "headers": headers})
-            await send({"type": "http.response.body", "body": content, "more_body": False})
-        elif "websocket.http.response" in (scope.get("extensions") or {}):
-            start: dict[str, Any] = {
-                "type": "websocket.http.response.start",
-                "status": status,
-                "headers": headers,
-            }
-            await send(start)
-            await send(
-                {"type": "websocket.http.response.body", "body": content, "more_body": False}
-            )
+            await respond(send, status, headers, content)
         else:
-            reason = detail.encode("utf-8")[:_MAX_REASON].decode("utf-8", "ignore")
-            await send({"type": "websocket.close", "code": _POLICY_VIOLATION, "reason": reason})
+            await deny_websocket(scope, send, status, headers, content, reason=detail)
 
 
 class AuthContext:
@@ -79,8 +61,8 @@ class AuthContext:
 
     Attributes:
         challenges: The ``WWW-Authenticate`` values of a 401 without credentials.
-        insufficient: Builds the 403 challenge naming the scopes needed (bearer backends), or
-            ``None`` when the backend's scheme has no such challenge.
+        insufficient: Builds the 403 challenge naming the scopes needed (the backend's
+            ``insufficient_scope``), or ``None`` when the backend has no such challenge.
         required: The middleware's ``required_scopes``.
         refuse: Sends a refusal as the middleware does.
     """

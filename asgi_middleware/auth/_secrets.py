@@ -15,7 +15,7 @@ import hmac
 import inspect
 import os
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, TypeAlias
+from typing import Any, TypeAlias, TypeVar
 
 from asgi_middleware._kit.config import require_callable, require_strings
 from asgi_middleware.auth._models import AuthCredentials, AuthResult, BaseUser, SimpleUser
@@ -24,6 +24,8 @@ __all__ = ["MaybeAwaitable", "Result", "Secrets", "one_of", "to_result", "verifi
 
 Result: TypeAlias = "tuple[AuthCredentials, BaseUser]"
 MaybeAwaitable: TypeAlias = "Awaitable[Result | None] | Result | None"
+
+_Verify = TypeVar("_Verify", bound=Callable[..., Any])
 
 
 def to_result(value: object, option: str) -> AuthResult | None:
@@ -157,7 +159,7 @@ class UserPasswords:
         return found
 
 
-def one_of(option: str, secrets: object, verify: object) -> Callable[..., Any] | None:
+def one_of(option: str, secrets: object, verify: _Verify | None) -> _Verify | None:
     """Check that exactly one of a static option and ``verify`` is given; return ``verify``."""
     if (secrets is None) == (verify is None):
         given = "neither" if secrets is None else "both"
@@ -165,5 +167,4 @@ def one_of(option: str, secrets: object, verify: object) -> Callable[..., Any] |
         raise TypeError(msg)
     if verify is None:
         return None
-    checked: Callable[..., Any] = require_callable("verify", verify)  # type: ignore[assignment]
-    return checked
+    return require_callable("verify", verify)

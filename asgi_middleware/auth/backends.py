@@ -1,4 +1,4 @@
-"""Authentication backends: the one-method protocol, Basic, Bearer and API keys.
+"""Authentication backends: the protocol, Basic, Bearer and API keys.
 
 Static secrets are compared in constant time (see ``_secrets.py``); what a backend does with a
 request it cannot read is decided by the parsers in ``_parse.py``, which only ever raise the auth
@@ -12,6 +12,7 @@ from typing import Literal, Protocol
 
 from asgi_middleware._kit.config import require_header_value, require_strings, require_token
 from asgi_middleware._kit.types import Scope
+from asgi_middleware.auth._bearer import BearerScheme
 from asgi_middleware.auth._challenge import challenge, require_realm, require_scope_token
 from asgi_middleware.auth._models import (
     AuthCredentials,
@@ -45,7 +46,7 @@ _LOCATIONS = ("header", "query", "cookie")
 
 
 class AuthBackend(Protocol):
-    """What a backend implements: one async method.
+    """What a backend implements: one async method, and optionally two more and an attribute.
 
     ``authenticate`` returns ``None`` when the connection carries no credentials of its kind (the
     next backend in the chain is asked), an ``(AuthCredentials, user)`` pair for valid ones, or
@@ -53,8 +54,21 @@ class AuthBackend(Protocol):
     backends are still asked, and the request is refused if none accepts),
     [`PermissionDeniedError`][asgi_middleware.auth.PermissionDeniedError] (403) or
     [`InvalidRequestError`][asgi_middleware.auth.InvalidRequestError] (400), which decide at
-    once. A backend may also have a ``challenge`` attribute: the ``WWW-Authenticate`` value sent
-    with a 401.
+    once.
+
+    The middleware also uses these when a backend has them (the built-in ones do):
+
+    - ``challenge``, a ``str`` attribute: the ``WWW-Authenticate`` value sent with a 401.
+    - ``lookup(scope) -> (AuthCredentials, user) | None``, a plain (not async) method: a fast
+      path the middleware calls on its first backend before anything else, so a connection it
+      recognises is authenticated without awaiting. It answers as ``authenticate`` would, or
+      returns ``None`` to leave the decision to ``authenticate`` (credentials it cannot settle
+      without I/O, or none at all); it raises the same errors, with the same effect. The
+      benchmark row ``auth-bearer-static`` is this path.
+    - ``insufficient_scope(scopes) -> str``: the ``WWW-Authenticate`` value of a 403 for a
+      connection this backend authenticated that lacks ``scopes`` (the middleware's
+      ``required_scopes``, or those of [`requires`][asgi_middleware.auth.requires]), as RFC 6750
+      §3.1 asks of bearer tokens; without it such a 403 has no challenge.
 
     !!! note "versionadded"
         0.1.0
@@ -68,64 +82,22 @@ def _scopes(value: object) -> tuple[str, ...]:
     return require_strings("scopes", value, require_scope_token)
 
 
-def _check_b64token(option: str, token: str) -> None:
+def _require_b64token(option: str, token: str) -> str:
     if not token.isascii() or B64TOKEN.fullmatch(token.encode()) is None:
         msg = f"{option} must be an RFC 6750 b64token (letters, digits, -._~+/, trailing =)"
         raise ValueError(msg)
+    return token
 
 
-def _check_key(option: str, key: str) -> None:
+def _require_key(option: str, key: str) -> str:
     # A key that cannot arrive in a header value could never match: refuse it at start-up.
     if not key or not key.isprintable() or not key.isascii() or key != key.strip():
         msg = f"{option} must be non-empty visible ASCII without surrounding spaces"
         raise ValueError(msg)
+    return key
 
 
-class _BearerScheme:
-    """Reading ``Authorization: Bearer`` and the RFC 6750 challenges, shared with JWTBackend."""
-
-    __slots__ = ("_invalid", "_realm", "challenge")
-
-    def __init__(self, realm: str) -> None:
-        self._realm = require_realm("realm", realm)
-        self.challenge = challenge("Bearer", ("realm", self._realm))
-        self._invalid = challenge("Bearer", ("realm", self._realm), ("error", "invalid_token"))
-
-    def lookup(self, scope: Scope) -> AuthResult | None:  # pragma: no cover - always overridden
-        """A synchronous fast path the middleware tries first; ``None`` defers to authenticate."""
-        raise NotImplementedError
-
-    def insufficient_scope(self, scopes: Sequence[str]) -> str:
-        """Return the 403 challenge naming the ``scopes`` needed (RFC 6750 §3.1)."""
-        extra = [("scope", " ".join(scopes))] if scopes else []
-        params = (("realm", self._realm), ("error", "insufficient_scope"))
-        return challenge("Bearer", *params, extra=extra)
-
-    def invalid_token(self) -> AuthenticationError:
-        """The error for a token that was presented but is not valid."""
-        return AuthenticationError(challenge=self._invalid)
-
-    def bearer_token(self, scope: Scope, *, check: bool = True) -> bytes | None:
-        """Return the request's bearer token, or ``None`` without ``Authorization: Bearer``.
-
-        ``check=False`` skips the ``b64token`` syntax check, for a caller whose parser checks
-        the token's characters itself (PyJWT does).
-        """
-        value = authorization(scope)
-        if value is None:
-            return None
-        if value.startswith(b"Bearer "):  # the spelling of RFC 6750 §2.1: no split needed
-            token = value[7:].strip(b" \t")
-        else:
-            scheme, token = split_scheme(value)
-            if scheme != b"bearer":
-                return None
-        if not token or (check and B64TOKEN.fullmatch(token) is None):
-            raise self.invalid_token()
-        return token
-
-
-class BearerTokenBackend(_BearerScheme):
+class BearerTokenBackend(BearerScheme):
     """Bearer tokens (RFC 6750) from the ``Authorization`` header.
 
     A request without ``Authorization: Bearer ...`` is not this backend's (the chain goes on); a
@@ -152,7 +124,7 @@ class BearerTokenBackend(_BearerScheme):
         0.1.0
     """
 
-    __slots__ = ("_secrets", "_verify")
+    __slots__ = ("_check",)
 
     def __init__(
         self,
@@ -164,11 +136,11 @@ class BearerTokenBackend(_BearerScheme):
     ) -> None:
         super().__init__(realm)
         granted = _scopes(scopes)
-        self._verify = one_of("tokens", tokens, verify)
-        self._secrets = (
-            None
-            if tokens is None
-            else Secrets("tokens", tokens, granted, label="token", check=_check_b64token)
+        verify = one_of("tokens", tokens, verify)
+        self._check: Secrets | Callable[[str], MaybeAwaitable] = (
+            Secrets("tokens", tokens, granted, label="token", check=_require_b64token)
+            if verify is None
+            else verify
         )
 
     def lookup(self, scope: Scope) -> AuthResult | None:
@@ -180,8 +152,8 @@ class BearerTokenBackend(_BearerScheme):
         Raises:
             InvalidRequestError: ``Authorization`` is repeated.
         """
-        secrets = self._secrets
-        if secrets is None:
+        secrets = self._check
+        if not isinstance(secrets, Secrets):
             return None
         value = authorization(scope)
         if value is None or not value.startswith(b"Bearer "):
@@ -193,10 +165,11 @@ class BearerTokenBackend(_BearerScheme):
         token = self.bearer_token(scope)
         if token is None:
             return None
-        if self._secrets is not None:
-            result = self._secrets.lookup(token)
+        check = self._check
+        if isinstance(check, Secrets):
+            result = check.lookup(token)
         else:
-            result = await verified(self._verify, token.decode("ascii"))  # type: ignore[arg-type]
+            result = await verified(check, token.decode("ascii"))
         if result is None:
             raise self.invalid_token()
         return result
@@ -227,7 +200,7 @@ class BasicAuthBackend:
         0.1.0
     """
 
-    __slots__ = ("_users", "_verify", "challenge")
+    __slots__ = ("_check", "challenge")
 
     def __init__(
         self,
@@ -241,8 +214,10 @@ class BasicAuthBackend:
             "Basic", ("realm", require_realm("realm", realm)), ("charset", "UTF-8")
         )
         granted = _scopes(scopes)
-        self._verify = one_of("users", users, verify)
-        self._users = None if users is None else UserPasswords("users", users, granted)
+        verify = one_of("users", users, verify)
+        self._check: UserPasswords | Callable[[str, str], MaybeAwaitable] = (
+            UserPasswords("users", users, granted) if verify is None else verify
+        )
 
     async def authenticate(self, scope: Scope) -> tuple[AuthCredentials, BaseUser] | None:
         """Authenticate Basic credentials; see the class docstring."""
@@ -253,10 +228,11 @@ class BasicAuthBackend:
         if scheme != b"basic":
             return None
         username, password = basic_credentials(token)
-        if self._users is not None:
-            result: AuthResult | None = self._users.lookup(username, password)
+        check = self._check
+        if isinstance(check, UserPasswords):
+            result = check.lookup(username, password)
         else:
-            result = await verified(self._verify, username, password)  # type: ignore[arg-type]
+            result = await verified(check, username, password)
         if result is None:
             raise AuthenticationError
         return result
@@ -292,7 +268,7 @@ class APIKeyBackend:
         0.1.0
     """
 
-    __slots__ = ("_location", "_name", "_secrets", "_verify", "challenge")
+    __slots__ = ("_check", "_location", "_name", "challenge")
 
     def __init__(
         self,
@@ -313,9 +289,11 @@ class APIKeyBackend:
         params = (("realm", require_realm("realm", realm)), ("in", location), ("name", name))
         self.challenge = require_header_value("challenge", challenge("APIKey", *params))
         granted = _scopes(scopes)
-        self._verify = one_of("keys", keys, verify)
-        self._secrets = (
-            None if keys is None else Secrets("keys", keys, granted, label="key", check=_check_key)
+        verify = one_of("keys", keys, verify)
+        self._check: Secrets | Callable[[str], MaybeAwaitable] = (
+            Secrets("keys", keys, granted, label="key", check=_require_key)
+            if verify is None
+            else verify
         )
 
     def _key(self, scope: Scope) -> bytes | None:
@@ -333,11 +311,12 @@ class APIKeyBackend:
         key = key.strip(b" \t")
         if not key or len(key) > MAX_CREDENTIALS:
             raise AuthenticationError
-        if self._secrets is not None:
-            result = self._secrets.lookup(key)
+        check = self._check
+        if isinstance(check, Secrets):
+            result = check.lookup(key)
         else:
             # latin-1 maps every byte, so a key with odd bytes reaches verify and fails there.
-            result = await verified(self._verify, key.decode("latin-1"))  # type: ignore[arg-type]
+            result = await verified(check, key.decode("latin-1"))
         if result is None:
             raise AuthenticationError
         return result

@@ -16,9 +16,9 @@ from urllib.parse import urlsplit
 from asgi_middleware._kit.config import require_callable, require_int, require_strings
 from asgi_middleware._kit.threads import run_sync
 from asgi_middleware._kit.types import Scope
+from asgi_middleware.auth._bearer import BearerScheme
 from asgi_middleware.auth._jwks import JWKSCache, KeySet
 from asgi_middleware.auth._models import AuthCredentials, AuthResult, BaseUser, SimpleUser
-from asgi_middleware.auth.backends import _BearerScheme
 
 __all__ = ["JWTBackend"]
 
@@ -100,7 +100,7 @@ def _download(url: str, timeout: float) -> Any:
     return json.loads(data)
 
 
-class JWTBackend(_BearerScheme):
+class JWTBackend(BearerScheme):
     """JSON Web Tokens (RFC 7519) as bearer tokens, verified with PyJWT.
 
     The algorithms are pinned: a token whose header names another one, ``alg: none`` included,

@@ -4,9 +4,15 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
-from asgi_middleware._kit.config import require_bool, require_header_value, require_strings
+from asgi_middleware._kit.config import (
+    require_bool,
+    require_header_value,
+    require_strings,
+    require_sync_callable,
+)
+from asgi_middleware._kit.headers import HeaderNames
 from asgi_middleware._kit.paths import PathMatcher
 from asgi_middleware._kit.types import ASGIApp, Receive, Scope, Send
 from asgi_middleware.auth._challenge import distinct, require_scope_token
@@ -19,13 +25,14 @@ from asgi_middleware.auth._models import (
     UnauthenticatedUser,
 )
 from asgi_middleware.auth._refusal import SCOPE_KEY, AuthContext, Refuser
-from asgi_middleware.auth.backends import AuthBackend, _BearerScheme
+from asgi_middleware.auth.backends import AuthBackend
 
 __all__ = ["AuthenticationMiddleware"]
 
 _HANDLED = frozenset({"http", "websocket"})
 _ANONYMOUS: tuple[AuthCredentials, BaseUser] = (AuthCredentials(), UnauthenticatedUser())
 _UNAUTHORIZED = AuthenticationError.status_code
+_PREFLIGHT = HeaderNames(b"origin", b"access-control-request-method")
 
 
 def _backends(value: object) -> tuple[AuthBackend, ...]:
@@ -91,12 +98,28 @@ def _challenges(error: AuthError) -> tuple[bytes, ...]:
 
 def _is_preflight(scope: Scope) -> bool:
     """Whether an ``OPTIONS`` request is a CORS preflight (has Origin and a request method)."""
-    origin = method = False
-    for key, _ in scope.get("headers", ()):
-        name = key.lower()
-        origin = origin or name == b"origin"
-        method = method or name == b"access-control-request-method"
-    return origin and method
+    origin, method = _PREFLIGHT.scan(scope.get("headers", ()))
+    return origin is not None and method is not None
+
+
+def _optional_method(backend: object, name: str, option: str) -> Callable[..., Any] | None:
+    """A backend's optional plain ``name`` method (see ``AuthBackend``), checked, or ``None``."""
+    method = getattr(backend, name, None)
+    return None if method is None else require_sync_callable(f"{option}.{name}", method)
+
+
+def _scope_challenge(backend: object, option: str) -> Callable[[Sequence[str]], str] | None:
+    """A backend's ``insufficient_scope`` builder, its challenges checked as they are built."""
+    build = _optional_method(backend, "insufficient_scope", option)
+    if build is None:
+        return None
+    name = f"{option}.insufficient_scope()"
+
+    def checked(scopes: Sequence[str]) -> str:
+        # CR/LF must never reach a header, whoever wrote the backend.
+        return require_header_value(name, build(scopes))
+
+    return checked
 
 
 class AuthenticationMiddleware:
@@ -182,10 +205,9 @@ class AuthenticationMiddleware:
         backends = _backends(backend)
         self._indexed = tuple(enumerate(backends))
         self._others = self._indexed[1:]
-        first = backends[0]
-        # One fast path: a static bearer set answers without awaiting (the benchmark row
-        # auth-bearer-static), and a JWT with a static key likewise (auth-jwt-hs256).
-        self._lookup = first.lookup if isinstance(first, _BearerScheme) else None
+        # One fast path, backend 0's synchronous lookup (benchmark rows auth-bearer-static and
+        # auth-jwt-hs256): a static token or a JWT with a static key answers without awaiting.
+        self._lookup = _optional_method(backends[0], "lookup", "backend[0]")
         self._anonymous = require_bool("allow_anonymous", allow_anonymous)
         self._required = require_strings("required_scopes", required_scopes, require_scope_token)
         if self._anonymous and self._required:
@@ -204,10 +226,9 @@ class AuthenticationMiddleware:
         self._challenges = tuple(challenges)
         missing = distinct((value, False) for value in challenges if value is not None)
         self._missing = _encoded(missing)
-        # RFC 6750 §3.1: only bearer backends name the scopes a 403 lacked.
+        # RFC 6750 §3.1: a bearer backend names the scopes a 403 lacked; so may any backend.
         insufficient = [
-            item.insufficient_scope if isinstance(item, _BearerScheme) else None
-            for item in backends
+            _scope_challenge(item, f"backend[{index}]") for index, item in self._indexed
         ]
         self._scope_challenges = tuple(
             None if build is None else build(self._required) for build in insufficient

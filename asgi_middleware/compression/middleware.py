@@ -8,7 +8,13 @@ from collections.abc import Iterable
 from typing import Any
 
 from asgi_middleware._kit.config import require_bool, require_int, require_strings
-from asgi_middleware._kit.headers import merge_tokens
+from asgi_middleware._kit.headers import (
+    HeaderNames,
+    get_all,
+    merge_tokens,
+    replace_values,
+    with_headers,
+)
 from asgi_middleware._kit.threads import run_sync
 from asgi_middleware._kit.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_middleware.compression._accept_encoding import negotiate
@@ -60,10 +66,20 @@ _TEXT_SUFFIXES = (b"+xml", b"+json")
 # RFC 9110 §15: no content (1xx, 204, 205, 304) or a partial one (206) is never recoded.
 _SKIP_STATUS = frozenset({204, 205, 206, 304})
 _FIRST_FULL_STATUS = 200
-_SCANNED = frozenset(
-    {b"content-encoding", b"content-range", b"cache-control", b"content-type", b"content-length"}
+# What the decision reads; several Cache-Control fields are one list (RFC 9110 §5.3).
+_SCANNED = HeaderNames(
+    b"content-type",
+    b"content-length",
+    b"cache-control",
+    b"content-encoding",
+    b"content-range",
+    lists=(b"cache-control",),
 )
-_DROPPED = frozenset({b"content-length", b"accept-ranges"})
+# What a coded response's start changes: the coding and its length are ours, Vary is merged
+# into, and Accept-Ranges goes, since ranges of the coded bytes are not served.
+_CODED = HeaderNames(
+    b"content-encoding", b"content-length", b"accept-ranges", b"vary", lists=(b"vary",)
+)
 _VARY = (b"Accept-Encoding",)
 _VARY_HEADER = (b"vary", b"Accept-Encoding")
 _PATH_SENDS = frozenset({"http.response.pathsend", "http.response.zerocopysend"})
@@ -74,7 +90,6 @@ _START = "http.response.start"
 _WAIT, _HELD, _STREAM, _HEAD, _PASS = range(5)
 _FORWARD = (_PASS, _STREAM)  # states where a message that is not a coded chunk goes out as is
 _AE = b"accept-encoding"
-_AE_LENGTH = len(_AE)
 _CACHE_SIZE = 256
 _UNKNOWN: Any = object()  # a memo miss (None is a valid memoised answer: identity)
 # RFC 6838 §4.2: type "/" subtype, both tokens; "*" as the whole subtype means any.
@@ -213,7 +228,8 @@ class CompressionMiddleware:
         codecs = [makers[name](levels[name]) for name in names]
         self._codecs: dict[bytes, Codec] = {codec.token: codec for codec in codecs}
         self._tokens = tuple(codec.token for codec in codecs)
-        # A memo of negotiate(): a pure function of the header value and the options above.
+        # The one fast path (benchmark row gzip-small): a memo of negotiate(), a pure function
+        # of the header value and the options above.
         self._cache: dict[bytes, Codec | None] = {}
         if offload_threshold is not None:
             require_int("offload_threshold", offload_threshold, minimum=1)
@@ -230,11 +246,7 @@ class CompressionMiddleware:
         if scope["type"] != _HANDLED:
             await self.app(scope, receive, send)
             return
-        values = []
-        for name, value in scope.get("headers", ()):
-            # The length test first spares a lower() per header; names may come in any case.
-            if len(name) == _AE_LENGTH and (name == _AE or name.lower() == _AE):
-                values.append(value)
+        values = get_all(scope.get("headers", ()), _AE)
         if len(values) == 1:
             codec = self._cache.get(values[0], _UNKNOWN)
             if codec is _UNKNOWN:
@@ -364,14 +376,18 @@ class _CompressionResponder:
         """Return the start message to send now, or ``None`` to hold it for the first body."""
         settings = self.settings
         headers = message.get("headers", ())
-        content_type, length, skip = _scan(headers)
+        content_type, declared, cache_control, encoding, content_range = _SCANNED.scan(headers)
+        length = int(declared) if declared is not None and declared.isdigit() else None
         status = message["status"]
         self.state = _PASS
         if (
-            skip
+            encoding is not None  # already coded
+            or content_range is not None  # only a part
             or status < _FIRST_FULL_STATUS
             or status in _SKIP_STATUS
             or (length is not None and length < settings.minimum)
+            # A substring test: "no-transform" is a bare directive, never part of another one.
+            or (cache_control is not None and b"no-transform" in cache_control.lower())
         ):
             return message
         media_type = _media_type(content_type)
@@ -429,28 +445,6 @@ def _code(compressor: Compressor, data: bytes, more: bool, flush: bool) -> bytes
     return output + compressor.flush() if flush else output
 
 
-def _scan(headers: Any) -> tuple[bytes | None, int | None, bool]:
-    """Return the raw Content-Type, the declared length and whether a header forbids coding."""
-    content_type = length = None
-    skip = False
-    for name, value in headers:
-        if name not in _SCANNED:
-            name = name.lower()  # noqa: PLW2901 - apps send mixed case (SPEC §2.6)
-            if name not in _SCANNED:
-                continue
-        if name == b"content-type":
-            if content_type is None:
-                content_type = value
-        elif name == b"content-length":
-            length = int(value) if value.isdigit() else None
-        elif name == b"cache-control":
-            # A substring test: "no-transform" is a bare directive, never part of another one.
-            skip = skip or b"no-transform" in value.lower()
-        else:  # content-encoding or content-range: already coded, or only a part
-            skip = True
-    return content_type, length, skip
-
-
 def _media_type(content_type: bytes | None) -> bytes:
     """``type/subtype`` of a Content-Type value, lower case, without parameters.
 
@@ -461,25 +455,15 @@ def _media_type(content_type: bytes | None) -> bytes:
     return content_type.partition(b";")[0].strip(b" \t").lower() or _UNTYPED
 
 
+def _weak(etag: bytes) -> bytes:
+    # RFC 9110 §8.8.3: the coded bytes differ, so the validator can only be weak.
+    return etag if etag.startswith(b"W/") else b"W/" + etag
+
+
 def _coded(start: Message, token: bytes, length: int | None) -> Message:
     """A new start message announcing ``token``, with the headers that depend on a coding."""
-    headers: list[tuple[bytes, bytes]] = []
-    vary = False
-    for name, value in start.get("headers", ()):
-        lower = name.lower()
-        if lower in _DROPPED:
-            continue
-        if lower == b"etag" and not value.startswith(b"W/"):
-            # RFC 9110 §8.8.3: the coded bytes differ, so the validator can only be weak.
-            headers.append((name, b"W/" + value))
-        else:
-            vary = vary or lower == b"vary"
-            headers.append((name, value))
-    if vary:
-        headers = merge_tokens(headers, b"vary", _VARY)
-    else:
-        headers.append(_VARY_HEADER)
-    headers.append((b"content-encoding", token))
+    fields = [_VARY_HEADER, (b"content-encoding", token)]
     if length is not None:
-        headers.append((b"content-length", b"%d" % length))
-    return {**start, "headers": headers}
+        fields.append((b"content-length", b"%d" % length))
+    headers = replace_values(start.get("headers", ()), b"etag", _weak)
+    return {**start, "headers": with_headers(headers, fields, _CODED)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Collection, Sequence
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from asgi_middleware._kit.config import (
@@ -14,15 +14,13 @@ from asgi_middleware._kit.config import (
     require_strings,
     require_token,
 )
-from asgi_middleware._kit.headers import merge_tokens
-from asgi_middleware._kit.types import ASGIApp, Headers, RawHeaders, Receive, Scope, Send
+from asgi_middleware._kit.headers import HeaderNames, get_first, with_headers
+from asgi_middleware._kit.responses import content_headers, deny_websocket, respond
+from asgi_middleware._kit.types import ASGIApp, Headers, Receive, Scope, Send
 from asgi_middleware.cors._origins import (
-    ORIGIN_SPELLINGS,
     WILDCARD,
     build_matcher,
-    find_origin,
     parse_token_list,
-    preflight_fields,
     require_origin_check,
     require_origin_regex,
     split_origins,
@@ -41,11 +39,21 @@ _EXPOSE_HEADERS = b"access-control-expose-headers"
 _MAX_AGE = b"access-control-max-age"
 _VARY = b"vary"
 _TRUE = b"true"
-_TEXT_PLAIN = (b"content-type", b"text/plain; charset=utf-8")
-# Response headers the send wrapper looks at: the two it owns and the two lists it merges into.
-_CORS_NAMES = frozenset({_ALLOW_ORIGIN, _ALLOW_CREDENTIALS, _EXPOSE_HEADERS, _VARY})
-_CORS_SIZES = frozenset(map(len, _CORS_NAMES))
-_OWNED = frozenset({_ALLOW_ORIGIN, _ALLOW_CREDENTIALS})
+_TEXT_PLAIN = b"text/plain; charset=utf-8"
+_REQUEST_HEADERS = b"access-control-request-headers"
+_ORIGIN = HeaderNames(b"origin")
+# What a preflight carries; two Access-Control-Request-Headers fields are one list (RFC 9110 §5.3).
+_PREFLIGHT = HeaderNames(
+    b"origin",
+    b"access-control-request-method",
+    _REQUEST_HEADERS,
+    b"access-control-request-private-network",
+    lists=(_REQUEST_HEADERS,),
+)
+# Response headers the send wrapper writes: the two it owns and the two lists it merges into.
+_CORS_NAMES = HeaderNames(
+    _ALLOW_ORIGIN, _ALLOW_CREDENTIALS, _EXPOSE_HEADERS, _VARY, lists=(_EXPOSE_HEADERS, _VARY)
+)
 _VARY_ORIGIN = (_VARY, b"Origin")
 _VARY_ONLY = (_VARY_ORIGIN,)
 # SPEC §3: a preflight's answer also depends on the three request headers a preflight carries.
@@ -62,37 +70,6 @@ _SAFELISTED_HEADERS = ("accept", "accept-language", "content-language", "content
 _PROBE_ORIGINS = ("https://attacker.invalid", "http://attacker.invalid")
 _WS_DENIAL = b"WebSocket origin not allowed"
 _OK_STATUS, _NO_CONTENT = 200, 204
-
-
-def _cors_headers(headers: RawHeaders, add: Sequence[tuple[bytes, bytes]]) -> Headers:
-    """Return a new header list: ``headers`` without the fields we own, plus ``add``, merged."""
-    sizes = _CORS_SIZES
-    for pair in headers:
-        if len(pair[0]) in sizes:
-            break
-    else:  # The usual case: no name of a CORS header's length, so nothing to drop or merge.
-        return [*headers, *add]  # type: ignore[list-item]  # list pairs are fine too
-    result: Headers = []
-    fold_vary = fold_expose = False
-    names = _CORS_NAMES
-    for pair in headers:
-        name = pair[0]
-        # The length test first: most names are settled without a lower().
-        if len(name) in sizes and (name := name.lower()) in names:
-            if name in _OWNED:
-                continue
-            if name == _VARY:
-                fold_vary = True
-            else:
-                fold_expose = True
-        result.append(pair)  # type: ignore[arg-type]  # a list pair is as good as a tuple
-    result += add
-    # Rare: the app set Vary or Access-Control-Expose-Headers too; fold ours into its field.
-    if fold_vary:
-        result = merge_tokens(result, _VARY, ())
-    if fold_expose:
-        result = merge_tokens(result, _EXPOSE_HEADERS, ())
-    return result
 
 
 class CORSMiddleware:
@@ -251,7 +228,7 @@ class CORSMiddleware:
             raise ValueError(msg)
         self._preflight_status = status
         self._ok_body = b"OK" if status == _OK_STATUS else b""
-        ok_fields = [_TEXT_PLAIN, (b"content-length", b"2")] if status == _OK_STATUS else []
+        ok_fields = content_headers(self._ok_body, _TEXT_PLAIN) if status == _OK_STATUS else []
         self._ok_fields = (
             *credentials_field,
             (_MAX_AGE, str(age).encode("ascii")),
@@ -296,23 +273,19 @@ class CORSMiddleware:
         kind = scope["type"]
         if kind != "http":
             if kind == "websocket" and self._ws_exact is not None:
-                await self._websocket(scope, receive, send)
+                await self._websocket(scope, receive, send, self._ws_exact)
             else:
                 await self.app(scope, receive, send)
             return
         headers = scope.get("headers", ())
         if scope["method"] == "OPTIONS":
-            origin, method, requested, private = preflight_fields(headers)
+            origin, method, requested, private = _PREFLIGHT.scan(headers)
             if origin is not None and method is not None:
-                await self._preflight(send, origin, method, requested, private)
+                status, fields, body = self._preflight(origin, method, requested, private)
+                await respond(send, status, fields, body)
                 return
         else:
-            origin = None
-            spellings = ORIGIN_SPELLINGS
-            for name, value in headers:
-                if name in spellings:
-                    origin = value
-                    break
+            origin = get_first(headers, _ORIGIN)
 
         if self._allow_all:
             add = self._static_add
@@ -324,54 +297,51 @@ class CORSMiddleware:
             # Missing or refused: no CORS headers, but a cache must still tell origins apart.
             add = _VARY_ONLY
 
-        # A plain function returning send's awaitable: the app awaits that directly, which
-        # saves a coroutine per message; errors still surface at the app's ``await send(...)``.
+        # The one fast path (benchmark rows cors-simple and cors-no-origin): a plain function
+        # returning send's awaitable, which the app awaits directly; that saves a coroutine per
+        # message, and errors still surface at the app's ``await send(...)``.
         def send_wrapper(message: Any) -> Awaitable[None]:
             if message["type"] == "http.response.start":
-                headers = _cors_headers(message.get("headers", ()), add)
+                headers = with_headers(message.get("headers", ()), add, _CORS_NAMES)
                 message = {**message, "headers": headers}
             return send(message)
 
         await self.app(scope, receive, send_wrapper)
 
-    async def _preflight(
-        self,
-        send: Send,
-        origin: bytes,
-        method: bytes,
-        requested: bytes | None,
-        private: bytes | None,
-    ) -> None:
-        failures: list[str] = []
-        allow_origin = b"*" if self._allow_all else origin
-        if not (
+    def _preflight(
+        self, origin: bytes, method: bytes, requested: bytes | None, private: bytes | None
+    ) -> tuple[int, Headers, bytes]:
+        """The status, headers and body answering a preflight."""
+        allowed = (
             self._allow_all
             or origin in self._exact
             or (self._match is not None and self._match(origin))
-        ):
-            failures.append("origin")
+        )
         methods = self._methods.get(method) or self._other_method(method)
-        if methods is None:
-            failures.append("method")
         allow_headers = self._allow_headers(requested)
-        if allow_headers is None:
-            failures.append("headers")
-        extra: Headers = []
-        if private == _TRUE:
-            if self._private_network:
-                extra.append((_ALLOW_PRIVATE_NETWORK, _TRUE))
-            else:
-                failures.append("private-network")
-        if failures:
-            await _refuse(send, failures, (origin, method, requested, private))
-            return
+        asks_private = private == _TRUE
+        if (
+            not allowed
+            or methods is None
+            or allow_headers is None
+            or (asks_private and not self._private_network)
+        ):
+            checks = (
+                ("origin", not allowed),
+                ("method", methods is None),
+                ("headers", allow_headers is None),
+                ("private-network", asks_private and not self._private_network),
+            )
+            failures = [name for name, failed in checks if failed]
+            return _refusal(failures, (origin, method, requested, private))
+        fields: Headers = [(_ALLOW_ORIGIN, b"*" if self._allow_all else origin)]
+        fields.append((_ALLOW_METHODS, methods))
+        if asks_private:
+            fields.append((_ALLOW_PRIVATE_NETWORK, _TRUE))
         if allow_headers:
-            extra.append((_ALLOW_HEADERS, allow_headers))
-        fields = [(_ALLOW_ORIGIN, allow_origin), (_ALLOW_METHODS, methods), *extra]
+            fields.append((_ALLOW_HEADERS, allow_headers))
         fields += self._ok_fields
-        status = self._preflight_status
-        await send({"type": "http.response.start", "status": status, "headers": fields})
-        await send({"type": "http.response.body", "body": self._ok_body, "more_body": False})
+        return self._preflight_status, fields, self._ok_body
 
     def _other_method(self, method: bytes) -> bytes | None:
         """The Allow-Methods value for a method not configured in exactly this spelling."""
@@ -398,29 +368,24 @@ class CORSMiddleware:
                     return None
         return self._headers_value
 
-    async def _websocket(self, scope: Scope, receive: Receive, send: Send) -> None:
-        origin = find_origin(scope.get("headers", ()))
+    async def _websocket(
+        self, scope: Scope, receive: Receive, send: Send, exact: frozenset[bytes]
+    ) -> None:
+        origin = get_first(scope.get("headers", ()), _ORIGIN)
         if (
             origin is None
-            or origin in self._ws_exact  # type: ignore[operator]  # set when this is called
+            or origin in exact
             or (self._ws_match is not None and self._ws_match(origin))
         ):
             await self.app(scope, receive, send)
             return
         _logger.debug("WebSocket handshake refused: origin %r is not allowed", origin)
-        if "websocket.http.response" in (scope.get("extensions") or {}):
-            length = str(len(_WS_DENIAL)).encode("ascii")
-            fields = [_TEXT_PLAIN, (b"content-length", length)]
-            await send({"type": "websocket.http.response.start", "status": 403, "headers": fields})
-            await send(
-                {"type": "websocket.http.response.body", "body": _WS_DENIAL, "more_body": False}
-            )
-        else:
-            await send({"type": "websocket.close", "code": 1008, "reason": ""})
+        # SPEC §3: a 403 before the handshake, else close 1008 without a reason.
+        await deny_websocket(scope, send, 403, content_headers(_WS_DENIAL, _TEXT_PLAIN), _WS_DENIAL)
 
 
-async def _refuse(send: Send, failures: list[str], request: tuple[bytes | None, ...]) -> None:
-    """Answer a failed preflight: 400, the reason in plain text, no Access-Control-Allow-*."""
+def _refusal(failures: list[str], request: tuple[bytes | None, ...]) -> tuple[int, Headers, bytes]:
+    """A failed preflight's answer: 400, the reason in plain text, no Access-Control-Allow-*."""
     reason = "Disallowed CORS " + ", ".join(failures)
     _logger.debug(
         "CORS preflight refused (%s): origin=%r method=%r headers=%r private-network=%r",
@@ -428,6 +393,6 @@ async def _refuse(send: Send, failures: list[str], request: tuple[bytes | None, 
         *request,
     )
     body = reason.encode("ascii")
-    fields = [_TEXT_PLAIN, (b"content-length", str(len(body)).encode("ascii")), _PREFLIGHT_VARY]
-    await send({"type": "http.response.start", "status": 400, "headers": fields})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    fields = content_headers(body, _TEXT_PLAIN)
+    fields.append(_PREFLIGHT_VARY)
+    return 400, fields, body

@@ -4,25 +4,18 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
-from typing import Any
 
-from asgi_middleware._kit.config import require_bool, require_callable, require_token
+from asgi_middleware._kit.config import require_bool, require_sync_callable, require_token
 from asgi_middleware._kit.context import REQUEST_ID, structlog_contextvar
-from asgi_middleware._kit.headers import get_header, set_header
-from asgi_middleware._kit.types import ASGIApp, Message, Receive, Scope, Send
-from asgi_middleware.request_id._ids import (
-    is_safe_id,
-    is_safe_id_text,
-    trace_id_from_traceparent,
-    uuid4_hex,
-    uuid7_hex,
-    with_header,
-)
+from asgi_middleware._kit.headers import HeaderNames, add_headers, get_first, with_headers
+from asgi_middleware._kit.types import ASGIApp, Message, RawHeaders, Receive, Scope, Send
+from asgi_middleware.request_id._ids import is_safe_id, is_safe_id_text, trace_id_from_traceparent
+from asgi_middleware.request_id.generators import uuid4_hex
 
-__all__ = ["RequestIDLogFilter", "RequestIDMiddleware", "get_request_id", "uuid4_hex", "uuid7_hex"]
+__all__ = ["RequestIDLogFilter", "RequestIDMiddleware", "get_request_id"]
 
 _logger = logging.getLogger("asgi_middleware.request_id")
-_TRACEPARENT = b"traceparent"
+_TRACEPARENT = HeaderNames(b"traceparent")
 # structlog's variable for "request_id", set directly on the request path (see the helper).
 _STRUCTLOG_REQUEST_ID = structlog_contextvar("request_id")
 # The messages that open a response: the header goes on each (SPEC §5).
@@ -128,6 +121,7 @@ class RequestIDMiddleware:
         "_extra_check",
         "_generate",
         "_header",
+        "_names",
         "_respond",
         "_trace",
         "_transform",
@@ -152,11 +146,14 @@ class RequestIDMiddleware:
     ) -> None:
         self.app = app
         self._header = require_token("header_name", header_name).lower().encode("ascii")
+        self._names = HeaderNames(self._header)
         self._update_request = require_bool("update_request_header", update_request_header)
-        self._generate = require_callable("generator", generator)
-        self._extra_check = None if validator is None else require_callable("validator", validator)
+        self._generate = require_sync_callable("generator", generator)
+        self._extra_check = (
+            None if validator is None else require_sync_callable("validator", validator)
+        )
         self._transform = (
-            None if transformer is None else require_callable("transformer", transformer)
+            None if transformer is None else require_sync_callable("transformer", transformer)
         )
         self._trust = require_bool("trust_incoming", trust_incoming)
         self._respond = require_bool("response_header", response_header)
@@ -179,10 +176,10 @@ class RequestIDMiddleware:
         _logger.debug("replaced an invalid %s request header", self._header.decode())
         return None
 
-    def _resolve(self, scope: Scope) -> tuple[str, bytes, Any]:
+    def _resolve(self, scope: Scope) -> tuple[str, bytes, RawHeaders]:
         """Return the request ID, its header value and the app's request headers."""
         headers = scope.get("headers", ())
-        raw = get_header(headers, self._header)
+        raw = get_first(headers, self._names)
         incoming = None
         accepted = None  # the header's bytes, when its ID is used as it came
         if self._trust:
@@ -190,7 +187,7 @@ class RequestIDMiddleware:
                 incoming = self._from_header(raw)
                 accepted = None if incoming is None else raw
             if incoming is None and self._trace:
-                traceparent = get_header(headers, _TRACEPARENT)
+                traceparent = get_first(headers, _TRACEPARENT)
                 if traceparent is not None:
                     incoming = trace_id_from_traceparent(traceparent)
         request_id = self._generate() if incoming is None else incoming
@@ -206,10 +203,12 @@ class RequestIDMiddleware:
         else:
             value = request_id.encode("ascii")  # safe, so ASCII
             if self._update_request:
-                if raw is None:  # the usual case: one copy, no second scan
-                    headers = [*headers, (self._header, value)]
+                field = ((self._header, value),)
+                # Usually there was none (raw is None), and the scan above need not be repeated.
+                if raw is None:
+                    headers = add_headers(headers, field)
                 else:
-                    headers = set_header(headers, self._header, value)
+                    headers = with_headers(headers, field, self._names)
         return request_id, value, headers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -228,14 +227,16 @@ class RequestIDMiddleware:
         state["request_id"] = request_id
         inner_scope = {**scope, "headers": headers, "state": state}
         if self._respond:
-            name = self._header
+            field = ((self._header, value),)
+            names = self._names
 
-            # A plain function returning send's awaitable: the app awaits it directly, which
-            # saves a coroutine per message; errors still surface at the app's ``await send``.
+            # The one fast path (benchmark rows request-id-generated and -echoed): a plain
+            # function returning send's awaitable, which the app awaits directly; that saves a
+            # coroutine per message, and errors still surface at the app's ``await send``.
             def send_with_id(message: Message) -> Awaitable[None]:
                 kind = message["type"]
                 if kind == "http.response.start" or kind in _RESPONSE_STARTS:
-                    headers = with_header(message.get("headers", ()), name, value)
+                    headers = with_headers(message.get("headers", ()), field, names)
                     message = {**message, "headers": headers}
                 return send(message)
 

@@ -5,24 +5,30 @@ from __future__ import annotations
 import functools
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from contextvars import ContextVar
 from time import perf_counter_ns
 from types import TracebackType
 from typing import TYPE_CHECKING, Any, NamedTuple, ParamSpec, TypeVar, cast
 
-from asgi_middleware._kit.config import require_bool, require_callable, require_token
-from asgi_middleware._kit.context import CLIENT_CLOSED, is_cancellation
-from asgi_middleware._kit.headers import get_header
-from asgi_middleware._kit.types import ASGIApp, Headers, Message, RawHeaders, Receive, Scope, Send
+from asgi_middleware._kit.config import require_bool, require_sync_callable, require_token
+from asgi_middleware._kit.context import is_cancellation
+from asgi_middleware._kit.headers import (
+    HeaderNames,
+    add_headers,
+    get_all,
+    get_first,
+    with_headers,
+)
+from asgi_middleware._kit.tracker import ResponseTracker, milliseconds
+from asgi_middleware._kit.types import ASGIApp, Message, RawHeaders, Receive, Scope, Send
 from asgi_middleware.timing._server_timing import (
-    TimingMetric,
-    check_description,
-    check_duration,
-    check_name,
-    check_origins,
     format_entry,
     metric_names,
+    require_description,
+    require_duration,
+    require_metric_name,
+    require_timing_allow_origin,
 )
 
 if TYPE_CHECKING:  # typing.Self is new in 3.11; annotations are never evaluated at run time
@@ -42,6 +48,10 @@ _R = TypeVar("_R")
 
 _logger = logging.getLogger("asgi_middleware.timing")
 
+# WebSocket sessions pass through: they have no response header to carry a timing (SPEC §7);
+# their duration is in the access log's session event.
+_HANDLED = frozenset({"http"})
+
 # The metrics list of the request being served. A list, not a tuple: contexts copied from the
 # request's (Starlette's thread pool, task groups) share it, so metrics recorded there count too.
 _METRICS: ContextVar[list[TimingMetric] | None] = ContextVar(
@@ -53,8 +63,26 @@ _SERVER_TIMING = b"server-timing"
 _RECORDED_BYTES = 2048
 _PROCESS_TIME = b"x-process-time"
 _TIMING_ALLOW_ORIGIN = b"timing-allow-origin"
-# Messages after which the response is complete unless they announce more (ASGI HTTP spec).
-_FINAL = frozenset({"http.response.body", "http.response.zerocopysend"})
+
+
+class TimingMetric(NamedTuple):
+    """One ``Server-Timing`` metric: a name, a duration in milliseconds and a description.
+
+    What [`record_timing`][asgi_middleware.timing.record_timing] and
+    [`timed`][asgi_middleware.timing.timed] record, and what
+    [`TimingResult.metrics`][asgi_middleware.timing.TimingResult] holds.
+
+    Attributes:
+        name: The metric name, an HTTP token.
+        duration_ms: The duration in milliseconds.
+        description: The metric's description, or ``None``.
+
+    Added in version 0.1.0.
+    """
+
+    name: str
+    duration_ms: float
+    description: str | None = None
 
 
 def record_timing(name: str, duration_ms: float, description: str | None = None) -> None:
@@ -88,7 +116,9 @@ def record_timing(name: str, duration_ms: float, description: str | None = None)
     Added in version 0.1.0.
     """
     metric = TimingMetric(
-        check_name(name), check_duration(duration_ms), check_description(description)
+        require_metric_name("name", name),
+        require_duration("duration_ms", duration_ms),
+        require_description("description", description),
     )
     metrics = _METRICS.get()
     if metrics is not None:
@@ -108,8 +138,8 @@ class MetricTimer:
     __slots__ = ("_begin", "description", "name")
 
     def __init__(self, name: str, description: str | None = None) -> None:
-        self.name = check_name(name)
-        self.description = check_description(description)
+        self.name = require_metric_name("name", name)
+        self.description = require_description("description", description)
         self._begin = 0
 
     def __enter__(self) -> Self:
@@ -123,7 +153,7 @@ class MetricTimer:
         traceback: TracebackType | None,
     ) -> None:
         # Recorded even when the block raised: a failing query's time is worth seeing too.
-        elapsed = (perf_counter_ns() - self._begin) / 1e6
+        elapsed = milliseconds(perf_counter_ns() - self._begin)
         metrics = _METRICS.get()
         if metrics is not None:
             metrics.append(TimingMetric(self.name, elapsed, self.description))
@@ -189,6 +219,9 @@ class TimingResult(NamedTuple):
         total_ms: Milliseconds from the middleware's call until the app sent the final body
             message (or ``pathsend``); when the response never completed, until the app
             returned or raised.
+
+    Both durations are rounded to the microsecond by the code that computes the access log's
+    ``ttfb_ms`` and ``duration_ms``.
         completed: Whether the final body message was sent.
         metrics: Everything the app recorded, including after the response started.
 
@@ -207,7 +240,8 @@ class TimingMiddleware:
     """Measure each HTTP request and report it in ``Server-Timing`` and to a callback.
 
     The clock (``time.perf_counter_ns``) starts when the middleware is called and gives two
-    durations, the same ones the access log reports:
+    durations in milliseconds, rounded to the microsecond, computed by the same code as the
+    access log's ``ttfb_ms`` and ``duration_ms``:
 
     * **time to first byte** (``ttfb``): until the app sends ``http.response.start``. It is the
       only duration a response header can carry, so it is the one ``Server-Timing`` (as the
@@ -247,7 +281,6 @@ class TimingMiddleware:
             [`TimingResult`][asgi_middleware.timing.TimingResult]. A plain function: keep it
             quick (hand the numbers to a metrics client). If it raises, the error is logged to
             ``asgi_middleware.timing`` and the request is unaffected.
-        clock: A monotonic clock in integer nanoseconds; replace it only in tests.
 
     Raises:
         TypeError: If an option has the wrong type, or ``callback`` is an ``async`` function.
@@ -266,15 +299,12 @@ class TimingMiddleware:
 
     __slots__ = (
         "_callback",
-        "_clock",
         "_metric_name",
-        "_only_server_timing",
         "_own_entry",
         "_process_time",
         "_server_timing",
         "_timing_allow_origin",
-        "_watched",
-        "_watched_lengths",
+        "_written",
         "app",
     )
 
@@ -286,165 +316,111 @@ class TimingMiddleware:
         metric_name: str = "app",
         metric_description: str | None = None,
         process_time_header: bool = False,
-        timing_allow_origin: str | list[str] | tuple[str, ...] | None = None,
+        timing_allow_origin: str | Sequence[str] | None = None,
         callback: Callable[[TimingResult], object] | None = None,
-        clock: Callable[[], int] = perf_counter_ns,
     ) -> None:
         self.app = app
         self._server_timing = require_bool("server_timing", server_timing)
         name = require_token("metric_name", metric_name)
-        description = _option("metric_description", check_description, metric_description)
+        description = require_description("metric_description", metric_description)
         # The own entry as one %-format, "app;dur=%.3f;desc=...", '%' in the description escaped.
         own = format_entry(name, 0.0, description).replace("%", "%%")
         self._metric_name = name.encode("ascii")
         self._own_entry = own.replace(";dur=0.000", ";dur=%.3f", 1).encode("ascii")
         self._process_time = require_bool("process_time_header", process_time_header)
-        self._timing_allow_origin = check_origins("timing_allow_origin", timing_allow_origin)
-        if callback is not None and (
-            inspect.iscoroutinefunction(callback)
-            # An object with an async __call__: iscoroutinefunction(obj) looks at obj only.
-            or inspect.iscoroutinefunction(getattr(callback, "__call__", None))  # noqa: B004
-        ):
-            msg = f"callback must be a plain (not async) callable, got {callback!r}"
-            raise TypeError(msg)
-        self._callback = None if callback is None else require_callable("callback", callback)
-        self._clock = require_callable("clock", clock)
+        self._timing_allow_origin = require_timing_allow_origin(
+            "timing_allow_origin", timing_allow_origin
+        )
+        self._callback = None if callback is None else require_sync_callable("callback", callback)
         # The response headers the middleware writes: Server-Timing is merged with the app's,
-        # the other two replace the app's. Their lengths make the scan of the app's headers cheap.
-        watched = set()
-        if self._server_timing:
-            watched.add(_SERVER_TIMING)
-        if self._process_time:
-            watched.add(_PROCESS_TIME)
-        if self._timing_allow_origin is not None:
-            watched.add(_TIMING_ALLOW_ORIGIN)
-        self._watched = frozenset(watched)
-        self._only_server_timing = self._watched == {_SERVER_TIMING}
-        self._watched_lengths = frozenset(len(name) for name in watched)
+        # the other two replace the app's. None when it writes none.
+        written = [
+            name
+            for name, on in (
+                (_SERVER_TIMING, self._server_timing),
+                (_PROCESS_TIME, self._process_time),
+                (_TIMING_ALLOW_ORIGIN, self._timing_allow_origin is not None),
+            )
+            if on
+        ]
+        self._written = HeaderNames(*written) if written else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one connection: measure ``http``, pass everything else through."""
-        callback = self._callback
-        if scope["type"] != "http" or not (callback or self._watched):
+        callback, written = self._callback, self._written
+        if scope["type"] not in _HANDLED or (callback is None and written is None):
             # Nothing to add and nobody to tell: measuring would be wasted work.
             await self.app(scope, receive, send)
             return
-        if callback is not None:
-            await self._measure(scope, receive, send, callback)
-            return
-        # The common case, kept lean: no callback, so only the time to first byte is needed.
-        clock = self._clock
-        begin = clock()
+        # The tracker the access log uses too: the same clock, end of response and rounding.
+        tracker = ResponseTracker()
         metrics: list[TimingMetric] = []
 
         # A plain function returning send's awaitable: no extra coroutine per message.
         def send_wrapper(message: Message) -> Awaitable[None]:
-            if message["type"] == "http.response.start":
-                ttfb = clock() - begin
-                if self._only_server_timing and not metrics:
-                    # Fast path (defaults, nothing recorded): append our one entry
-                    # unless the app sent a Server-Timing of its own to merge with.
-                    headers: RawHeaders = message.get("headers", ())
-                    if get_header(headers, _SERVER_TIMING) is None:
-                        decorated = dict(message)
-                        own = self._own_entry % (ttfb / 1e6)
-                        decorated["headers"] = [*headers, (_SERVER_TIMING, own)]
-                        return send(decorated)
-                message = self._decorate(message, ttfb, metrics)
+            # The one fast path: without a callback nothing reads how the response ended, so
+            # only its start is fed to the tracker. Benchmark rows timing-metrics and
+            # timing-process-time (asgi-middleware): 1.63 and 1.68 µs of overhead with it, 1.79
+            # and 1.85 µs when every message is fed (CPU time, in process).
+            if callback is None and message["type"] != "http.response.start":
+                return send(message)
+            ttfb_ms = tracker.sent(message)  # a float for http.response.start only
+            if ttfb_ms is not None and written is not None:
+                message = self._decorate(message, ttfb_ms, metrics, written)
             return send(message)
 
+        error: BaseException | None = None
         token = _METRICS.set(metrics)
         try:
             await self.app(scope, receive, send_wrapper)
-        finally:
-            _METRICS.reset(token)
-
-    async def _measure(
-        self, scope: Scope, receive: Receive, send: Send, callback: Callable[[TimingResult], object]
-    ) -> None:
-        clock = self._clock
-        begin = clock()
-        metrics: list[TimingMetric] = []
-        ttfb = total = -1
-        status = 500
-
-        def send_wrapper(message: Message) -> Awaitable[None]:
-            nonlocal ttfb, total, status
-            kind = message["type"]
-            if kind == "http.response.start":
-                ttfb = clock() - begin
-                status = message["status"]
-                if self._watched:
-                    message = self._decorate(message, ttfb, metrics)
-            elif (
-                kind in _FINAL and not message.get("more_body", False)
-            ) or kind == "http.response.pathsend":
-                total = clock() - begin
-            return send(message)
-
-        token = _METRICS.set(metrics)
-        try:
-            await self.app(scope, receive, send_wrapper)
-        except BaseException as error:
+        except BaseException as exc:
             # Cancelled before responding: the client closed the request, no server error
             # (the access log says 499 too). The cancellation propagates.
-            if ttfb < 0 and is_cancellation(error):
-                status = CLIENT_CLOSED
+            if is_cancellation(exc):
+                tracker.cancelled = True
+            else:
+                error = exc
             raise
         finally:
             _METRICS.reset(token)
-            completed = total >= 0
-            result = TimingResult(
-                scope,
-                status,
-                ttfb / 1e6 if ttfb >= 0 else None,
-                (total if completed else clock() - begin) / 1e6,
-                completed,
-                tuple(metrics),
-            )
-            try:
-                callback(result)
-            except Exception:
-                # A broken metrics hook must never break a served request; the app's own
-                # exceptions still propagate (SPEC §2.7), this one is the middleware's.
-                _logger.exception("TimingMiddleware callback %r raised", callback)
+            if callback is not None:
+                result = TimingResult(
+                    scope,
+                    tracker.outcome(error),
+                    tracker.ttfb_ms,
+                    tracker.total_ms(),
+                    tracker.end is not None,
+                    tuple(metrics),
+                )
+                try:
+                    callback(result)
+                except Exception:
+                    # A broken metrics hook must never break a served request; the app's own
+                    # exceptions still propagate (SPEC §2.7), this one is the middleware's.
+                    _logger.exception("TimingMiddleware callback %r raised", callback)
 
-    def _decorate(self, message: Message, ttfb: int, metrics: list[TimingMetric]) -> Message:
+    def _decorate(
+        self, message: Message, ttfb_ms: float, metrics: list[TimingMetric], written: HeaderNames
+    ) -> Message:
         headers: RawHeaders = message.get("headers", ())
-        lengths, watched = self._watched_lengths, self._watched
-        existing: list[bytes] = []
-        for key, _ in headers:
-            if len(key) in lengths and key.lower() in watched:
-                headers, existing = self._split(headers)
-                break
-        new_headers: Headers
+        # One look for the headers we write: when the app sent none of them (the usual case),
+        # ours are added as they are; else its Server-Timing is merged and the others replaced.
+        sent_by_app = get_first(headers, written) is not None
+        fields: list[tuple[bytes, bytes]] = []
         if self._server_timing:
-            value = self._own_entry % (ttfb / 1e6)
-            if metrics or existing:
+            value = self._own_entry % ttfb_ms
+            if metrics or sent_by_app:
+                # The app's own Server-Timing lines (blank ones dropped) come first.
+                existing = [line for line in get_all(headers, _SERVER_TIMING) if line.strip(b" \t")]
                 value = self._merge(existing, metrics, value)
-            new_headers = [*headers, (_SERVER_TIMING, value)]  # type: ignore[list-item]
-        else:
-            new_headers = list(headers)  # type: ignore[arg-type]  # the app's pairs, as given
+            fields.append((_SERVER_TIMING, value))
         if self._process_time:
-            new_headers.append((_PROCESS_TIME, b"%.6f" % (ttfb / 1e9)))
+            fields.append((_PROCESS_TIME, b"%.6f" % (ttfb_ms / 1000)))
         if self._timing_allow_origin is not None:
-            new_headers.append((_TIMING_ALLOW_ORIGIN, self._timing_allow_origin))
-        decorated = dict(message)
-        decorated["headers"] = new_headers
-        return decorated
-
-    def _split(self, headers: RawHeaders) -> tuple[Headers, list[bytes]]:
-        # The app sent a header we write: drop it, keeping Server-Timing values to merge.
-        kept: Headers = []
-        existing: list[bytes] = []
-        for key, value in headers:
-            name = key.lower()
-            if name == _SERVER_TIMING and self._server_timing:
-                if value.strip(b" \t"):
-                    existing.append(value)
-            elif name not in self._watched:
-                kept.append((key, value))
-        return kept, existing
+            fields.append((_TIMING_ALLOW_ORIGIN, self._timing_allow_origin))
+        if sent_by_app:
+            return {**message, "headers": with_headers(headers, fields, written)}
+        return {**message, "headers": add_headers(headers, fields)}
 
     def _merge(self, existing: list[bytes], metrics: list[TimingMetric], own: bytes) -> bytes:
         entries = list(existing)
@@ -460,13 +436,3 @@ class TimingMiddleware:
         if not existing or self._metric_name not in metric_names(b",".join(existing)):
             entries.append(own)
         return b", ".join(entries)
-
-
-def _option(option: str, check: Callable[[object], str | None], value: object) -> str | None:
-    # The _server_timing checks name the argument of record_timing; name the option instead.
-    try:
-        return check(value)
-    except (TypeError, ValueError) as error:
-        rule = str(error).split(" must be ", 1)[1].rsplit(", got ", 1)[0]
-        msg = f"{option} must be {rule}, got {value!r}"
-        raise type(error)(msg) from None

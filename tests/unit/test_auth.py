@@ -365,6 +365,114 @@ async def test_custom_backend_bad_challenge_is_refused() -> None:
         await run(middleware, http_scope())
 
 
+class LookupBackend:
+    """A custom backend with the optional fast path and 403 challenge of ``AuthBackend``.
+
+    ``lookup`` knows the key ``fast`` in ``X-Key``, raises ``lookup_error`` if one is set, and
+    defers anything else to ``authenticate``, which knows the key ``slow`` and counts its calls.
+    """
+
+    challenge = 'Key realm="api"'
+
+    def __init__(self, lookup_error: Exception | None = None) -> None:
+        self.lookup_error = lookup_error
+        self.authenticated = 0
+
+    def lookup(self, scope: Scope) -> AuthResult | None:
+        """Answer for the key ``fast`` without awaiting, else defer."""
+        if self.lookup_error is not None:
+            raise self.lookup_error
+        if (b"x-key", b"fast") in scope["headers"]:
+            return AuthResult(AuthCredentials(["read"]), SimpleUser("fast"))
+        return None
+
+    async def authenticate(self, scope: Scope) -> AuthResult | None:
+        """Answer for the key ``slow``."""
+        self.authenticated += 1
+        if (b"x-key", b"slow") in scope["headers"]:
+            return AuthResult(AuthCredentials(["read"]), SimpleUser("slow"))
+        return None
+
+    def insufficient_scope(self, scopes: list[str]) -> str:
+        """The 403 challenge naming the scopes needed."""
+        return f'Key realm="api", error="insufficient_scope", scope="{" ".join(scopes)}"'
+
+
+@pytest.mark.parametrize(("key", "user", "awaited"), [("fast", "fast", 0), ("slow", "slow", 1)])
+async def test_custom_backend_lookup_is_the_fast_path(key: str, user: str, awaited: int) -> None:
+    """Any backend's ``lookup`` answers first; its ``None`` leaves ``authenticate`` to decide."""
+    app, backend = Recorder(), LookupBackend()
+    middleware = AuthenticationMiddleware(app, backend=backend)
+
+    messages = await run(middleware, http_scope(headers=[("x-key", key)]))
+
+    assert messages == [start(200, []), {"type": "http.response.body", "body": b"ok"}]
+    assert app.scopes[0]["user"] == SimpleUser(user)
+    assert backend.authenticated == awaited
+
+
+async def test_custom_backend_lookup_refusal_lets_later_backends_answer() -> None:
+    """A 401 from ``lookup`` is a refusal a later backend may overrule, as from authenticate."""
+    app, backend = Recorder(), LookupBackend(AuthenticationError("Unknown key"))
+    middleware = AuthenticationMiddleware(
+        app, backend=[backend, BearerTokenBackend(tokens=[TOKEN])]
+    )
+
+    accepted = await run(middleware, http_scope(headers=[BEARER]))
+    refused = await run(middleware, http_scope(headers=[("x-key", "fast")]))
+
+    assert accepted == [start(200, []), {"type": "http.response.body", "body": b"ok"}]
+    assert backend.authenticated == 0
+    key_challenge = (b"www-authenticate", b'Key realm="api"')
+    assert refused == refusal(401, "Unknown key", key_challenge, BEARER_CHALLENGE)
+
+
+async def test_custom_backend_lookup_403_decides_at_once() -> None:
+    """A 403 from ``lookup`` is final: no other backend is asked."""
+    backend = LookupBackend(PermissionDeniedError("Suspended"))
+    middleware = AuthenticationMiddleware(
+        Recorder(), backend=[backend, BearerTokenBackend(tokens=[TOKEN])]
+    )
+
+    messages = await run(middleware, http_scope(headers=[BEARER]))
+
+    assert messages == refusal(403, "Suspended")
+
+
+async def test_custom_backend_insufficient_scope_names_the_scopes() -> None:
+    """A custom backend's ``insufficient_scope`` builds the 403 challenge, as bearer ones do."""
+    middleware = AuthenticationMiddleware(
+        Recorder(), backend=LookupBackend(), required_scopes=["read", "write"]
+    )
+
+    messages = await run(middleware, http_scope(headers=[("x-key", "fast")]))
+
+    challenge = b'Key realm="api", error="insufficient_scope", scope="read write"'
+    assert messages == refusal(403, "Insufficient scope", (b"www-authenticate", challenge))
+
+
+def test_custom_backend_optional_methods_are_checked_at_start() -> None:
+    """A ``lookup`` not callable or async, or a 403 challenge with CR/LF, is refused at once."""
+    backend = LookupBackend()
+    backend.lookup = "fast"  # type: ignore[assignment,method-assign]
+    with pytest.raises(TypeError, match=r"backend\[0\]\.lookup must be callable"):
+        AuthenticationMiddleware(Recorder(), backend=backend)
+
+    class AsyncLookup(LookupBackend):
+        async def lookup(self, scope: Scope) -> AuthResult | None:  # type: ignore[override]  # noqa: ARG002
+            """An async lookup, which the middleware could not call without awaiting."""
+            return None
+
+    with pytest.raises(TypeError, match=r"backend\[0\]\.lookup must be a plain \(not async\)"):
+        AuthenticationMiddleware(Recorder(), backend=AsyncLookup())
+
+    broken = LookupBackend()
+    broken.insufficient_scope = lambda scopes: "Key\r\nSet-Cookie: a=b"  # type: ignore[method-assign]  # noqa: ARG005
+    rule = r"backend\[0\]\.insufficient_scope\(\) must be a header value"
+    with pytest.raises(ValueError, match=rule):
+        AuthenticationMiddleware(Recorder(), backend=broken, required_scopes=["read"])
+
+
 async def test_app_auth_errors_are_not_caught() -> None:
     """An auth error raised by the app itself propagates: only backends' errors are answered."""
 
@@ -696,6 +804,27 @@ def bearer_chain(order: str) -> tuple[AuthenticationMiddleware, Recorder]:
 
 
 ORDERS = pytest.mark.parametrize("order", ["static-first", "jwt-first"])
+
+
+async def test_jwks_backend_first_defers_its_lookup_to_authenticate() -> None:
+    """A JWKS backend's lookup defers (keys may need a fetch); a later backend still answers."""
+    fetched: list[int] = []
+
+    async def fetch_jwks() -> dict[str, Any]:
+        fetched.append(1)
+        return {"keys": []}
+
+    jwks = JWTBackend(algorithms=["RS256"], fetch_jwks=fetch_jwks)
+    static = BearerTokenBackend(tokens=[TOKEN], scopes=["read"])
+    app = Recorder()
+    middleware = AuthenticationMiddleware(app, backend=[jwks, static])
+
+    assert jwks.lookup(http_scope(headers=[BEARER])) is None
+    messages = await run(middleware, http_scope(headers=[BEARER]))
+
+    assert messages == [start(200, []), {"type": "http.response.body", "body": b"ok"}]
+    assert app.scopes[0]["user"] == SimpleUser("token-0")
+    assert fetched == []
 
 
 @ORDERS

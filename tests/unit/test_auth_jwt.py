@@ -22,10 +22,9 @@ from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from asgi_middleware import ASGIApp, Receive, Scope, Send
+from asgi_middleware import Receive, Scope, Send
 from asgi_middleware.auth import AuthenticationError, AuthenticationMiddleware, JWTBackend
 from tests.support.asgi import http_scope, run
-from tests.support.servers import ServeApp
 
 pytestmark = pytest.mark.anyio
 
@@ -815,48 +814,6 @@ async def test_jwks_refuses_bad_headers_without_fetching(token: Callable[[], str
         await authenticate(backend, token())
 
     assert provider.calls == 0
-
-
-# --- JWKS over HTTP -------------------------------------------------------------------------------
-
-
-def jwks_app(document: bytes) -> ASGIApp:
-    """An app serving ``document`` as JSON at every path."""
-
-    async def app(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            return
-        headers = [(b"content-type", b"application/json")]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": document})
-
-    return app
-
-
-@pytest.mark.server
-def test_jwks_url_fetched_from_a_real_server(live_server: ServeApp) -> None:
-    """A ``jwks_url`` on a real server is fetched in a worker thread and its key used."""
-    document = json.dumps(keys(jwk(RSA_KEY.public_key(), "k1"))).encode()
-    server = live_server(jwks_app(document))
-    backend = JWTBackend(algorithms=["RS256"], jwks_url=f"{server.url}/.well-known/jwks.json")
-
-    for backend_name in ("asyncio", "trio"):
-        _, user = anyio.run(authenticate, backend, rs256("k1"), backend=backend_name)
-        assert user.identity == "ada"
-
-
-@pytest.mark.server
-def test_jwks_url_oversized_document_is_refused(
-    live_server: ServeApp, caplog: pytest.LogCaptureFixture
-) -> None:
-    """A JWKS larger than 1 MiB is refused (logged) and the token gets a 401."""
-    server = live_server(jwks_app(b" " * (1 << 20) + b"{}"))
-    backend = JWTBackend(algorithms=["RS256"], jwks_url=f"{server.url}/jwks")
-
-    with pytest.raises(AuthenticationError), caplog.at_level(logging.WARNING):
-        anyio.run(authenticate, backend, rs256("k1"))
-
-    assert "larger than 1048576 bytes" in caplog.text
 
 
 @settings(max_examples=300, deadline=None)

@@ -3,20 +3,26 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Collection, Sequence
+from collections.abc import Callable, Sequence
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from asgi_middleware._kit.headers import (
-    append_header,
+    REPEATED,
+    HeaderNames,
+    Repeated,
+    add_headers,
     get_all,
+    get_first,
     get_header,
+    get_single,
     merge_tokens,
-    remove_headers,
+    replace_values,
     set_header,
     split_list,
+    with_headers,
 )
 
 #: What the helpers accept: a list or tuple of 2-item lists or tuples.
@@ -155,14 +161,37 @@ HelperCall = Callable[[HeaderInput, bytes, bytes], object]
 ALL_HELPERS: list[HelperCall] = [
     lambda headers, name, _value: get_header(headers, name),
     lambda headers, name, _value: get_all(headers, name),
-    lambda headers, name, _value: remove_headers(headers, {name}),
+    lambda headers, name, _value: get_single(headers, name),
+    lambda headers, name, _value: get_first(headers, HeaderNames(name)),
+    lambda headers, name, _value: HeaderNames(*dict.fromkeys([name, b"vary"])).scan(headers),
     set_header,
-    append_header,
     lambda headers, name, value: merge_tokens(headers, name, naive_split(value)),
+    lambda headers, name, value: with_headers(headers, [(name, value)], HeaderNames(name)),
+    lambda headers, name, value: with_headers(
+        headers, [(name, value)], HeaderNames(name, lists=[name])
+    ),
+    lambda headers, name, value: replace_values(headers, name, lambda old: old + value),
+    lambda headers, name, value: add_headers(headers, [(name, value)]),
 ]
-ALL_IDS = ["get_header", "get_all", "remove_headers", "set_header", "append_header", "merge_tokens"]
-LIST_HELPERS = ALL_HELPERS[2:]
-LIST_IDS = ALL_IDS[2:]
+ALL_IDS = [
+    "get_header",
+    "get_all",
+    "get_single",
+    "get_first",
+    "scan",
+    "set_header",
+    "merge_tokens",
+    "with_headers",
+    "with_headers-list",
+    "replace_values",
+    "add_headers",
+]
+#: The helpers that build a header list.
+LIST_HELPERS = ALL_HELPERS[5:]
+LIST_IDS = ALL_IDS[5:]
+#: Those that build it of tuples only; the others pass the pairs they keep on as they came.
+TUPLE_HELPERS = ALL_HELPERS[5:7]
+TUPLE_IDS = ALL_IDS[5:7]
 
 #: Shared properties run once per helper, so fewer examples each; the per-helper ones use defaults.
 PER_HELPER = settings(max_examples=25)
@@ -187,7 +216,7 @@ def test_helpers_never_mutate_their_input(
     assert [type(pair) for pair in headers] == [type(pair) for pair in before]
 
 
-@pytest.mark.parametrize("call", LIST_HELPERS, ids=LIST_IDS)
+@pytest.mark.parametrize("call", TUPLE_HELPERS, ids=TUPLE_IDS)
 @PER_HELPER
 @given(case=headers_and_name(), value=values)
 def test_changing_helpers_return_a_new_list_of_tuples(
@@ -203,6 +232,20 @@ def test_changing_helpers_return_a_new_list_of_tuples(
 
 @pytest.mark.parametrize("call", LIST_HELPERS, ids=LIST_IDS)
 @PER_HELPER
+@given(case=headers_and_name(), value=values)
+def test_writing_helpers_return_a_new_list_of_pairs(
+    call: HelperCall, case: tuple[HeaderInput, bytes], value: bytes
+) -> None:
+    """Every helper that writes headers returns a new list of 2-item pairs, never its input."""
+    headers, name = case
+    result = call(headers, name, value)
+    assert isinstance(result, list)
+    assert result is not headers
+    assert all(isinstance(pair, (tuple, list)) and len(pair) == 2 for pair in result)
+
+
+@pytest.mark.parametrize("call", TUPLE_HELPERS, ids=TUPLE_IDS)
+@PER_HELPER
 @given(headers=headers_with_cookies(), name=lower_names, value=raw_values)
 def test_set_cookie_fields_are_never_joined(
     call: HelperCall, headers: HeaderInput, name: bytes, value: bytes
@@ -214,6 +257,22 @@ def test_set_cookie_fields_are_never_joined(
     assert isinstance(result, list)
     cookies = [pair for pair in headers if ascii_lower(pair[0]) == b"set-cookie"]
     assert [pair for pair in result if ascii_lower(pair[0]) == b"set-cookie"] == as_tuples(cookies)
+
+
+@pytest.mark.parametrize("call", LIST_HELPERS[2:], ids=LIST_IDS[2:])
+@PER_HELPER
+@given(headers=headers_with_cookies(), name=lower_names, value=raw_values)
+def test_set_cookie_fields_pass_through_as_they_came(
+    call: HelperCall, headers: HeaderInput, name: bytes, value: bytes
+) -> None:
+    """The pass-through helpers keep every ``Set-Cookie`` field, unjoined, in order."""
+    if name == b"set-cookie":
+        name = b"vary"
+    result = call(headers, name, value)
+    assert isinstance(result, list)
+    cookies = [pair for pair in headers if ascii_lower(pair[0]) == b"set-cookie"]
+    kept = [pair for pair in result if ascii_lower(pair[0]) == b"set-cookie"]
+    assert as_tuples(kept) == as_tuples(cookies)
 
 
 # --------------------------------------------------------------------------------------------
@@ -264,28 +323,283 @@ def test_get_all_keeps_repeated_fields_separate() -> None:
 
 
 # --------------------------------------------------------------------------------------------
-# remove_headers.
+# get_single.
 
 
-@given(
-    headers=header_lists,
-    removed=st.sets(lower_names, max_size=3),
-    container=st.sampled_from([set, frozenset, list, tuple]),
+@given(case=headers_and_name())
+def test_get_single_returns_the_value_none_or_repeated(case: tuple[HeaderInput, bytes]) -> None:
+    """``get_single`` returns the one value, ``None`` when absent, ``REPEATED`` for two or more."""
+    headers, name = case
+    expected = naive_all(headers, name)
+    result = get_single(headers, name)
+    if len(expected) > 1:
+        assert result is REPEATED
+    else:
+        assert result == (expected[0] if expected else None)
+
+
+@pytest.mark.parametrize(
+    ("headers", "expected"),
+    [
+        pytest.param([(b"Authorization", b"Bearer a")], b"Bearer a", id="mixed-case-name"),
+        pytest.param([[b"authorization", b""]], b"", id="empty-value-is-not-missing"),
+        pytest.param([(b"authorizatio", b"x")], None, id="shorter-name"),
+        pytest.param([], None, id="no-headers"),
+        pytest.param(
+            [(b"authorization", b"a"), (b"AUTHORIZATION", b"a")], REPEATED, id="repeated-any-case"
+        ),
+        pytest.param(
+            [(b"authorization", b""), (b"authorization", b"")], REPEATED, id="repeated-empty"
+        ),
+    ],
 )
-def test_remove_headers_removes_exactly_the_given_names(
-    headers: HeaderInput,
-    removed: set[bytes],
-    container: Callable[[set[bytes]], Collection[bytes]],
+def test_get_single_examples(headers: HeaderInput, expected: bytes | Repeated | None) -> None:
+    """``get_single`` tells an absent field, an empty one and a repeated one apart."""
+    assert get_single(headers, b"authorization") == expected
+
+
+# --------------------------------------------------------------------------------------------
+# HeaderNames, its scan, and get_first.
+
+
+@st.composite
+def headers_and_names(draw: st.DrawFn) -> tuple[HeaderInput, list[bytes], list[bytes]]:
+    """A header list, 1-4 distinct lower-case names (often present) and the list names among them.
+
+    The names mix short ones (looked up by their every spelling) and long ones (screened by
+    length), so both ways of looking them up are exercised.
+    """
+    headers = draw(header_lists)
+    present = [ascii_lower(pair[0]) for pair in headers]
+    choices = st.one_of(lower_names, st.sampled_from(present)) if present else lower_names
+    wanted = draw(st.lists(choices, min_size=1, max_size=4, unique=True))
+    listed = draw(st.lists(st.sampled_from(wanted), unique=True))
+    return headers, wanted, [name for name in listed if name != b"set-cookie"]
+
+
+def mixed_case(data: st.DataObject, names: list[bytes]) -> list[bytes]:
+    """``names`` with their letters in a random case, as a caller may pass them."""
+    return [apply_case(name, data.draw(st.integers(0, 2**40 - 1))) for name in names]
+
+
+@given(case=headers_and_names(), data=st.data())
+def test_scan_matches_a_naive_scan_per_name(
+    case: tuple[HeaderInput, list[bytes], list[bytes]], data: st.DataObject
 ) -> None:
-    """``remove_headers`` drops the fields named in the set, in any case, and keeps the rest."""
-    result = remove_headers(headers, container(removed))
-    assert result == [(pair[0], pair[1]) for pair in headers if ascii_lower(pair[0]) not in removed]
+    """``scan`` gives each name's first value, or every value joined with "," for a list name."""
+    headers, wanted, listed = case
+    names = HeaderNames(*mixed_case(data, wanted), lists=mixed_case(data, listed))
+    expected: list[bytes | None] = []
+    for name in wanted:
+        found = naive_all(headers, name)
+        if not found:
+            expected.append(None)
+        elif name in listed:
+            expected.append(b",".join(found))
+        else:
+            expected.append(found[0])
+    assert names.scan(headers) == tuple(expected)
 
 
-def test_remove_headers_matches_names_in_any_case() -> None:
-    """``remove_headers`` removes mixed- and upper-case spellings of a lower-case name."""
-    headers = [(b"Vary", b"a"), (b"X-Keep", b"1"), (b"VARY", b"b"), (b"vary", b"c")]
-    assert remove_headers(headers, frozenset({b"vary"})) == [(b"X-Keep", b"1")]
+@given(case=headers_and_names())
+def test_get_first_returns_the_first_field_of_any_name(
+    case: tuple[HeaderInput, list[bytes], list[bytes]],
+) -> None:
+    """``get_first`` returns the value of the first field named any of the names, or None."""
+    headers, wanted, _ = case
+    found = [pair[1] for pair in headers if ascii_lower(pair[0]) in wanted]
+    assert get_first(headers, HeaderNames(*wanted)) == (found[0] if found else None)
+
+
+@given(case=headers_and_name())
+def test_get_first_agrees_with_get_header(case: tuple[HeaderInput, bytes]) -> None:
+    """For one name, the prepared ``get_first`` and the plain ``get_header`` agree."""
+    headers, name = case
+    assert get_first(headers, HeaderNames(name)) == get_header(headers, name)
+
+
+@given(name=names, other=names)
+def test_header_names_slot_finds_a_name_in_any_case(name: bytes, other: bytes) -> None:
+    """``slot`` finds each name in any case, at its position, and nothing else."""
+    prepared = HeaderNames(*dict.fromkeys([ascii_lower(name), ascii_lower(other)]))
+    assert prepared.slot(name) == 0
+    assert prepared.slot(apply_case(other, 0)) == prepared.names.index(ascii_lower(other))
+    assert prepared.slot(name + b"-x") is None
+
+
+@pytest.mark.parametrize(
+    "name",
+    [b"origin", b"access-control-request-private-network", b"x", b"X-Request-Id"],
+    ids=["short", "long", "one-letter", "mixed-case"],
+)
+def test_header_names_finds_short_and_long_names_in_any_case(name: bytes) -> None:
+    """A short name (every spelling in a table) and a long one (screened by length) both match."""
+    prepared = HeaderNames(name)
+    lower = name.lower()
+    headers = [(b"x-other", b"0"), (name.upper(), b"1"), (lower, b"2")]
+    assert prepared.names == (lower,)
+    assert get_first(headers, prepared) == b"1"
+    assert prepared.scan(headers) == (b"1",)
+    assert get_first([(lower[:-1] + b"?", b"0")], prepared) is None
+
+
+def test_header_names_accepts_str_names() -> None:
+    """Names may be given as ``str``; they are kept as lower-case bytes."""
+    prepared = HeaderNames("Vary", "X-Total", lists=["VARY"])
+    assert prepared.names == (b"vary", b"x-total")
+    assert repr(prepared) == "HeaderNames(*(b'vary', b'x-total'), lists=[b'vary'])"
+
+
+@pytest.mark.parametrize(
+    ("names", "lists"),
+    [
+        pytest.param((), (), id="no-names"),
+        pytest.param((b"vary", b"Vary"), (), id="repeated-in-any-case"),
+        pytest.param((b"vary",), (b"origin",), id="list-not-a-name"),
+    ],
+)
+def test_header_names_refuses_bad_names(names: tuple[bytes, ...], lists: tuple[bytes, ...]) -> None:
+    """No names, a name twice or a list name not among the names is a ValueError."""
+    with pytest.raises(ValueError, match="must"):
+        HeaderNames(*names, lists=lists)
+
+
+def test_scan_joins_list_fields_and_keeps_the_first_of_others() -> None:
+    """Repeated list fields are one list; another repeated field keeps its first value."""
+    prepared = HeaderNames(
+        b"origin", b"access-control-request-headers", lists=[b"access-control-request-headers"]
+    )
+    headers = [
+        (b"Origin", b"https://a.example"),
+        (b"access-control-request-headers", b"x-a"),
+        (b"origin", b"https://b.example"),
+        (b"Access-Control-Request-Headers", b"x-b, x-c"),
+    ]
+    assert prepared.scan(headers) == (b"https://a.example", b"x-a,x-b, x-c")
+    assert prepared.scan([]) == (None, None)
+    short = HeaderNames(b"vary", b"etag", lists=[b"vary"])
+    headers = [(b"ETag", b"1"), (b"Vary", b"a"), (b"etag", b"2"), (b"vary", b"b")]
+    assert short.scan(headers) == (b"a,b", b"1")
+    same_length = HeaderNames(b"cache-control", b"content-range", lists=[b"cache-control"])
+    headers = [
+        (b"Cache-Control", b"a"),
+        (b"content-range", b"x"),
+        (b"CONTENT-RANGE", b"y"),
+        (b"cache-control", b"b"),
+        (b"content-rangx", b"z"),
+    ]
+    assert same_length.scan(headers) == (b"a,b", b"x")
+
+
+# --------------------------------------------------------------------------------------------
+# with_headers.
+
+
+def naive_fold(headers: list[Sequence[bytes]], name: bytes) -> list[tuple[bytes, bytes]]:
+    """Every field ``name`` folded into one at the first one's place, tokens de-duplicated."""
+    tokens = [t for pair in headers if ascii_lower(pair[0]) == name for t in naive_split(pair[1])]
+    result: list[tuple[bytes, bytes]] = []
+    for pair in headers:
+        if ascii_lower(pair[0]) != name:
+            result.append((pair[0], pair[1]))
+        elif tokens:
+            result.append((name, b", ".join(dedupe(tokens))))
+            tokens = []
+    return result
+
+
+@given(case=headers_and_names(), value=values)
+def test_with_headers_sets_owned_fields_and_merges_list_fields(
+    case: tuple[HeaderInput, list[bytes], list[bytes]], value: bytes
+) -> None:
+    """Owned names are dropped and written once, after the rest; list fields the app wrote merge."""
+    headers, wanted, listed = case
+    fields = [(name, naive_split(value)[0] if naive_split(value) else b"x") for name in wanted]
+    result = with_headers(headers, fields, HeaderNames(*wanted, lists=listed))
+    expected: list[Sequence[bytes]] = [
+        pair for pair in headers if ascii_lower(pair[0]) not in set(wanted) - set(listed)
+    ]
+    expected += fields
+    for name in listed:
+        if naive_all(headers, name):
+            expected = list(naive_fold(expected, name))
+    assert as_tuples(result) == as_tuples(expected)
+
+
+@given(case=headers_and_names(), value=values)
+def test_with_headers_passes_other_pairs_on_as_they_came(
+    case: tuple[HeaderInput, list[bytes], list[bytes]], value: bytes
+) -> None:
+    """Without a list field to merge, the pairs kept are the very objects the app sent."""
+    headers, wanted, _ = case
+    result = with_headers(headers, [(wanted[0], value)], HeaderNames(*wanted))
+    kept = [pair for pair in headers if ascii_lower(pair[0]) not in wanted]
+    assert len(result) == len(kept) + 1
+    assert all(new is old for new, old in zip(result[:-1], kept, strict=True))
+    assert result[-1] == (wanted[0], value)
+
+
+def test_with_headers_appends_or_replaces_without_mutating() -> None:
+    """A missing header is appended, every copy of a present one replaced; the input is kept."""
+    headers = [(b"a", b"1"), (b"X-ID", b"old"), (b"x-id", b"older")]
+    snapshot = list(headers)
+    names = HeaderNames(b"x-id")
+
+    assert with_headers(headers, [(b"x-id", b"new")], names) == [(b"a", b"1"), (b"x-id", b"new")]
+    assert with_headers(headers, [(b"b", b"2")], HeaderNames(b"b")) == [*snapshot, (b"b", b"2")]
+    assert headers == snapshot
+
+
+def test_with_headers_merges_into_the_apps_vary_where_it_stood() -> None:
+    """The app's Vary takes ours at its own place; an owned field it set is replaced at the end."""
+    names = HeaderNames(b"access-control-allow-origin", b"vary", lists=[b"vary"])
+    headers = [
+        (b"Vary", b"Accept-Encoding"),
+        (b"Access-Control-Allow-Origin", b"*"),
+        (b"content-type", b"text/plain"),
+        (b"vary", b"cookie, ORIGIN"),
+    ]
+    fields = [(b"access-control-allow-origin", b"https://a.example"), (b"vary", b"Origin")]
+    assert with_headers(headers, fields, names) == [
+        (b"vary", b"Accept-Encoding, cookie, ORIGIN"),
+        (b"content-type", b"text/plain"),
+        (b"access-control-allow-origin", b"https://a.example"),
+    ]
+
+
+@given(headers=header_lists, value=values)
+def test_add_headers_appends_after_the_pairs_as_they_came(
+    headers: HeaderInput, value: bytes
+) -> None:
+    """``add_headers`` returns the very pairs given, in order, then the new fields."""
+    fields = [(b"x-request-id", value), (b"vary", b"Origin")]
+    result = add_headers(headers, fields)
+    assert result == [*headers, *fields]
+    assert all(new is old for new, old in zip(result, headers, strict=False))
+
+
+# --------------------------------------------------------------------------------------------
+# replace_values.
+
+
+@given(case=headers_and_name(), value=values)
+def test_replace_values_changes_only_that_names_values_in_place(
+    case: tuple[HeaderInput, bytes], value: bytes
+) -> None:
+    """Each field of the name gets the new value, keeping its name as sent and its place."""
+    headers, name = case
+    result = replace_values(headers, name, lambda old: value + old)
+    assert as_tuples(result) == [
+        (pair[0], value + pair[1] if ascii_lower(pair[0]) == name else pair[1]) for pair in headers
+    ]
+
+
+def test_replace_values_keeps_other_pairs_as_they_came() -> None:
+    """Pairs of other names are the very objects given."""
+    other = [b"content-type", b"text/plain"]
+    result = replace_values([other, (b"ETag", b'"v1"')], b"etag", lambda old: b"W/" + old)
+    assert result == [other, (b"ETag", b'W/"v1"')]
+    assert result[0] is other
 
 
 # --------------------------------------------------------------------------------------------
@@ -320,19 +634,6 @@ def test_set_header_replaces_mixed_case_fields_with_a_lower_case_one() -> None:
         (b"server", b"s"),
         (b"x-request-id", b"new"),
     ]
-
-
-# --------------------------------------------------------------------------------------------
-# append_header.
-
-
-@given(case=headers_and_name(), value=values)
-def test_append_header_keeps_everything_and_adds_one_field(
-    case: tuple[HeaderInput, bytes], value: bytes
-) -> None:
-    """``append_header`` keeps every field in order, those of that name too, and adds one."""
-    headers, name = case
-    assert append_header(headers, name, value) == [*as_tuples(headers), (name, value)]
 
 
 # --------------------------------------------------------------------------------------------

@@ -14,12 +14,7 @@ from hypothesis import strategies as st
 from asgi_middleware._kit.context import structlog_contextvar
 from asgi_middleware._kit.headers import get_header
 from asgi_middleware.request_id import uuid4_hex, uuid7_hex
-from asgi_middleware.request_id._ids import (
-    is_safe_id,
-    is_safe_id_text,
-    trace_id_from_traceparent,
-    with_header,
-)
+from asgi_middleware.request_id._ids import is_safe_id, is_safe_id_text, trace_id_from_traceparent
 
 SAFE = string.ascii_letters + string.digits + "-_.:;=+/@~"
 safe_ids = st.text(alphabet=SAFE, min_size=1, max_size=128)
@@ -147,7 +142,7 @@ def test_uuid7_hex_sorts_in_creation_order() -> None:
     times = [base, base + 300, base + 999_000, base + 1_000_000, base + 86_400 * 10**9]
     values = []
     for now in times:
-        with mock.patch("asgi_middleware.request_id._ids.time.time_ns", return_value=now):
+        with mock.patch("asgi_middleware.request_id.generators.time.time_ns", return_value=now):
             values.append(uuid7_hex())
 
     assert values == sorted(values)
@@ -161,16 +156,6 @@ def test_get_header_matches_any_case_and_skips_other_lengths() -> None:
     assert get_header(headers, b"x-request-id") == b"1"
     assert get_header(headers, b"x-request-ix") is None
     assert get_header((), b"host") is None
-
-
-def test_with_header_appends_or_replaces_without_mutating() -> None:
-    """with_header appends a missing header, replaces every copy of a present one, copies."""
-    headers = [(b"a", b"1"), (b"X-ID", b"old"), (b"x-id", b"older")]
-    snapshot = list(headers)
-
-    assert with_header(headers, b"x-id", b"new") == [(b"a", b"1"), (b"x-id", b"new")]
-    assert with_header(headers, b"b", b"2") == [*snapshot, (b"b", b"2")]
-    assert headers == snapshot
 
 
 def test_structlog_contextvar_is_the_one_bind_contextvars_uses() -> None:
