@@ -547,10 +547,17 @@ async def test_unsafe_transformer_result_is_replaced(result: object) -> None:
 @pytest.mark.parametrize("generator", [uuid4_hex, uuid7_hex, lambda: "fixed-id"])
 async def test_generator_is_used(generator: Callable[[], str]) -> None:
     """``generator`` makes the IDs: the UUID helpers or any safe ``str`` factory."""
+    made: list[str] = []
+
+    def recording() -> str:
+        made.append(generator())
+        return made[-1]
+
     log: list[dict[str, Any]] = []
-    await run(RequestIDMiddleware(seen_by(log), generator=generator), http_scope())
+    await run(RequestIDMiddleware(seen_by(log), generator=recording), http_scope())
 
     request_id = log[0]["get_request_id"]
+    assert request_id == made[-1]
     if generator.__name__ == "<lambda>":
         assert request_id == "fixed-id"
     else:
