@@ -6,7 +6,16 @@ import difflib
 import inspect
 import warnings
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any, Concatenate, Generic, NamedTuple, ParamSpec, Protocol, TypeAlias
+from typing import (
+    Any,
+    Concatenate,
+    Generic,
+    NamedTuple,
+    ParamSpec,
+    Protocol,
+    TypeAlias,
+    TypeGuard,
+)
 
 from asgi_middleware._kit.config import require_callable
 from asgi_middleware._kit.types import ASGIApp
@@ -36,8 +45,7 @@ class Layer(Generic[_P]):
         app = compose(app, Layer(CORSMiddleware, allow_origins=["https://app.example"]))
         ```
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
 
     __slots__ = ("args", "cls", "kwargs")
@@ -174,8 +182,7 @@ def compose(app: ASGIApp, *layers: LayerLike) -> ASGIApp:
         )
         ```
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
     require_callable("app", app)
     specs = [_resolve(index, layer, app) for index, layer in enumerate(layers)]
@@ -192,12 +199,12 @@ def compose(app: ASGIApp, *layers: LayerLike) -> ASGIApp:
 
 def _resolve(index: int, layer: object, app: ASGIApp) -> _Spec:
     factory: object
-    if isinstance(layer, Layer):
+    args: Sequence[Any]
+    kwargs: Mapping[str, Any]
+    if isinstance(layer, Layer) or _is_starlette_middleware(layer):
         factory, args, kwargs = layer.cls, layer.args, layer.kwargs
-    elif _has(layer, "cls", "args", "kwargs"):
-        factory, args, kwargs = layer.cls, layer.args, layer.kwargs  # type: ignore[attr-defined]
-    elif _has(layer, "middleware", "args", "kwargs"):
-        factory, args, kwargs = layer.middleware, layer.args, layer.kwargs  # type: ignore[attr-defined]
+    elif _is_litestar_middleware(layer):
+        factory, args, kwargs = layer.middleware, layer.args, layer.kwargs
     else:
         factory, args, kwargs = layer, (), {}
     if not callable(factory):
@@ -253,7 +260,11 @@ def _unbuildable(
     else:
         what, advice = _describe(layer, factory, args, kwargs), "."
     given = ", ".join(["app", *(["..."] if args else []), *(f"{key}=..." for key in kwargs)])
-    problem = _unknown_options(signature, kwargs) or str(exc)
+    problem = (
+        _unknown_options(signature, kwargs)
+        or _missing_options(signature, len(args), kwargs)
+        or str(exc)
+    )
     return (
         f"layers[{index}], {what}, cannot be built as {name}({given}): {problem}. "
         f"{name} takes {_parameters(signature)}{advice}"
@@ -287,6 +298,26 @@ def _unknown_options(signature: inspect.Signature, kwargs: Mapping[str, Any]) ->
     return f"unknown option{'s' if len(unknown) > 1 else ''} {', '.join(named)}"
 
 
+def _missing_options(
+    signature: inspect.Signature, positional: int, kwargs: Mapping[str, Any]
+) -> str | None:
+    """``missing required argument 'level'``, in our words: Python's differ between versions."""
+    kinds = (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY)
+    # The first parameter takes the app, and the positional arguments the ones after it.
+    parameters = list(signature.parameters.values())[1 + positional :]
+    missing = [
+        parameter.name
+        for parameter in parameters
+        if parameter.kind in kinds
+        and parameter.default is parameter.empty
+        and parameter.name not in kwargs
+    ]
+    if not missing:
+        return None
+    names = ", ".join(repr(name) for name in missing)
+    return f"missing required argument{'s' if len(missing) > 1 else ''} {names}"
+
+
 class _Elided:
     """Stands for a default in a signature shown in an error: defaults may be long."""
 
@@ -314,6 +345,15 @@ def _label(layer: object) -> str:
 
 def _has(layer: object, *names: str) -> bool:
     return not isinstance(layer, type) and all(hasattr(layer, name) for name in names)
+
+
+def _is_starlette_middleware(layer: object) -> TypeGuard[_StarletteMiddleware]:
+    # hasattr(), not a runtime-checkable isinstance(): from 3.12 that misses dynamic attributes.
+    return _has(layer, "cls", "args", "kwargs")
+
+
+def _is_litestar_middleware(layer: object) -> TypeGuard[_LitestarMiddleware]:
+    return _has(layer, "middleware", "args", "kwargs")
 
 
 def _check_order(roles: Sequence[str | None], rules: Sequence[_OrderRule]) -> None:

@@ -185,8 +185,8 @@ def test_configuration_errors_surface_at_compose_time() -> None:
         ),
         pytest.param(
             (Needy,),
-            r"^layers\[0\], Needy, cannot be built as Needy\(app\): missing a required "
-            r"argument: 'level'\. Needy takes \(app, \*, level, \*\*extra\); pass its options "
+            r"^layers\[0\], Needy, cannot be built as Needy\(app\): missing required argument "
+            r"'level'\. Needy takes \(app, \*, level, \*\*extra\); pass its options "
             r"with Layer\(Needy, option=value, \.\.\.\)\.$",
             id="class-without-its-options",
         ),
@@ -199,9 +199,9 @@ def test_configuration_errors_surface_at_compose_time() -> None:
         ),
         pytest.param(
             (make_three,),
-            r"^layers\[0\], make_three, cannot be built as make_three\(app\): missing a "
-            r"required argument: 'second'\. make_three takes \(app, second, third\); a callable "
-            r"layer is called with the app to wrap as its only argument\.$",
+            r"^layers\[0\], make_three, cannot be built as make_three\(app\): missing "
+            r"required arguments 'second', 'third'\. make_three takes \(app, second, third\); "
+            r"a callable layer is called with the app to wrap as its only argument\.$",
             id="sync-callable-with-three-parameters",
         ),
         pytest.param(
