@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from asgi_middleware._kit.types import Headers, Scope, Send
+from asgi_middleware._kit.types import (
+    Headers,
+    HTTPResponseBodyEvent,
+    HTTPResponseStartEvent,
+    Scope,
+    Send,
+    WebSocketCloseEvent,
+    WebSocketResponseBodyEvent,
+    WebSocketResponseStartEvent,
+)
 
 __all__ = ["MAX_CLOSE_REASON", "POLICY_VIOLATION", "content_headers", "deny_websocket", "respond"]
 
@@ -37,8 +46,14 @@ async def respond(
     ``headers`` are sent as given: build them with :func:`content_headers` so that they carry
     ``content-length``.
     """
-    await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": body, "more_body": False})
+    start: HTTPResponseStartEvent = {
+        "type": "http.response.start",
+        "status": status,
+        "headers": headers,
+    }
+    await send(start)
+    final: HTTPResponseBodyEvent = {"type": "http.response.body", "body": body, "more_body": False}
+    await send(final)
 
 
 async def deny_websocket(
@@ -58,11 +73,25 @@ async def deny_websocket(
     :data:`MAX_CLOSE_REASON` bytes of UTF-8 without splitting a character.
     """
     if _DENIAL in (scope.get("extensions") or {}):
-        start = {"type": "websocket.http.response.start", "status": status, "headers": headers}
+        start: WebSocketResponseStartEvent = {
+            "type": "websocket.http.response.start",
+            "status": status,
+            "headers": headers,
+        }
         await send(start)
-        await send({"type": "websocket.http.response.body", "body": body, "more_body": False})
+        final: WebSocketResponseBodyEvent = {
+            "type": "websocket.http.response.body",
+            "body": body,
+            "more_body": False,
+        }
+        await send(final)
         return
     encoded = reason.encode("utf-8")
     if len(encoded) > MAX_CLOSE_REASON:
         reason = encoded[:MAX_CLOSE_REASON].decode("utf-8", "ignore")
-    await send({"type": "websocket.close", "code": POLICY_VIOLATION, "reason": reason})
+    close: WebSocketCloseEvent = {
+        "type": "websocket.close",
+        "code": POLICY_VIOLATION,
+        "reason": reason,
+    }
+    await send(close)

@@ -283,6 +283,8 @@ def test_normalisation_is_idempotent(value: str, wildcard: bool) -> None:
 
 
 @given(_OPTIONS, _NEAR_ORIGINS | st.text(max_size=30), st.booleans())
+# Found by hypothesis: the rule of SAFE_WILDCARD_RULE starts with "a", the others with "an".
+@example(option="_", value="https://*._", wildcard=True)
 def test_refusals_are_value_errors_naming_the_option(
     option: str, value: str, wildcard: bool
 ) -> None:
@@ -291,7 +293,7 @@ def test_refusals_are_value_errors_naming_the_option(
         parse_origin(option, value, wildcard=wildcard)
     except ValueError as error:
         message = str(error)
-        assert message.startswith(f"{option} must be an")
+        assert re.match(rf"{re.escape(option)} must be an? \S", message) is not None
         assert f", got {value!r}" in message
 
 
