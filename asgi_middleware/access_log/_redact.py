@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from urllib.parse import unquote_plus
 
+from asgi_middleware._kit.headers import group_by_name
 from asgi_middleware._kit.types import RawHeaders
 
 __all__ = [
@@ -172,14 +173,11 @@ def redact_headers(headers: RawHeaders, names: Collection[bytes]) -> dict[str, s
     Repeated headers are joined with ``", "`` (a redacted one stays one ``REDACTED``), and each
     resulting value is capped as :func:`capped_text` does.
     """
-    values: dict[bytes, list[bytes]] = {}
-    for raw_name, raw_value in headers:
-        values.setdefault(bytes(raw_name).lower(), []).append(bytes(raw_value))
     return {
         safe_text(name.decode("latin-1")): (
             REDACTED if name in names else capped_text(b", ".join(repeated))
         )
-        for name, repeated in values.items()
+        for name, repeated in group_by_name(headers).items()
     }
 
 

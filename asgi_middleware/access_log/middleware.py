@@ -245,7 +245,12 @@ class AccessLogMiddleware:
         # structlog contextvars, set directly (see structlog_contextvar) and reset in finally.
         path_token = _PATH.set(path)
         method_token = _METHOD.set(scope.get("method", ""))
-        id_token = None if request_id is None else _REQUEST_ID.set(request_id)
+        # A RequestIDMiddleware outside has usually bound this very ID: then it is left alone.
+        id_token = (
+            None
+            if request_id is None or _REQUEST_ID.get() is request_id
+            else _REQUEST_ID.set(request_id)
+        )
         try:
             await self.app(scope, receive_wrapper, send_wrapper)
         except BaseException as exc:
@@ -277,7 +282,12 @@ class AccessLogMiddleware:
         request_id = _request_id(scope)
         error: BaseException | None = None
         path_token = _PATH.set(path)
-        id_token = None if request_id is None else _REQUEST_ID.set(request_id)
+        # A RequestIDMiddleware outside has usually bound this very ID: then it is left alone.
+        id_token = (
+            None
+            if request_id is None or _REQUEST_ID.get() is request_id
+            else _REQUEST_ID.set(request_id)
+        )
         try:
             await self.app(scope, session.receive_wrapper, session.send_wrapper)
         except BaseException as exc:

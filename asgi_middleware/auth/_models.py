@@ -7,7 +7,7 @@ The shapes match Starlette's (``request.user.is_authenticated``, ``.display_name
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any, NamedTuple, Protocol, runtime_checkable
 
@@ -30,8 +30,7 @@ _NO_CLAIMS: Mapping[str, Any] = MappingProxyType({})
 class BaseUser(Protocol):
     """What ``scope["user"]`` offers: Starlette's ``BaseUser`` interface.
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
 
     @property
@@ -55,8 +54,7 @@ class SimpleUser:
         claims: What the credentials said about the user (a JWT's claims, say), kept as a
             read-only copy (a ``MappingProxyType`` is kept as it is).
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
 
     __slots__ = ("claims", "username")
@@ -69,10 +67,10 @@ class SimpleUser:
             claims = MappingProxyType(dict(claims))
         self.claims: Mapping[str, Any] = claims
 
-    @property
-    def is_authenticated(self) -> bool:
-        """Always ``True``."""
-        return True
+    # A class attribute, not a property as in Starlette's BaseUser: read the same way, and
+    # cheaper for apps that test it on every request (benchmark row stack-100b).
+    is_authenticated = True
+    """Always ``True``."""
 
     @property
     def display_name(self) -> str:
@@ -99,16 +97,13 @@ class SimpleUser:
 class UnauthenticatedUser:
     """The user of a connection without credentials (anonymous mode, excluded paths).
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
 
     __slots__ = ()
 
-    @property
-    def is_authenticated(self) -> bool:
-        """Always ``False``."""
-        return False
+    is_authenticated = False
+    """Always ``False`` (a class attribute, as on :class:`SimpleUser`)."""
 
     @property
     def display_name(self) -> str:
@@ -131,13 +126,12 @@ class AuthCredentials:
         scopes: The granted scopes (permissions), checked by ``required_scopes`` and by
             Starlette's ``@requires``.
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
 
     __slots__ = ("scopes",)
 
-    def __init__(self, scopes: Iterable[str] = ()) -> None:
+    def __init__(self, scopes: Sequence[str] = ()) -> None:
         if isinstance(scopes, (str, bytes)):
             msg = f"scopes must be a list or tuple of str, got {scopes!r}"
             raise TypeError(msg)
@@ -158,8 +152,7 @@ class AuthCredentials:
 class AuthResult(NamedTuple):
     """What a backend returns for valid credentials: ``(credentials, user)``, as in Starlette.
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
 
     credentials: AuthCredentials
@@ -172,6 +165,8 @@ class AuthError(Exception):
     Args:
         detail: The public reason, sent in the response body. Never put why a secret failed here.
         challenge: A ``WWW-Authenticate`` challenge replacing the backend's usual one.
+
+    Added in version 0.1.0.
     """
 
     status_code = 401
@@ -187,16 +182,14 @@ class AuthError(Exception):
 class AuthenticationError(AuthError):
     """Credentials were presented but are not valid: 401.
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
 
 
 class PermissionDeniedError(AuthError):
     """Valid credentials without the rights the request needs: 403.
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
 
     status_code = 403
@@ -208,8 +201,7 @@ class PermissionDeniedError(AuthError):
 class InvalidRequestError(AuthError):
     """A malformed request, such as repeated ``Authorization`` headers: 400 (RFC 6750 §3.1).
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
 
     status_code = 400

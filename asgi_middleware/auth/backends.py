@@ -7,7 +7,7 @@ errors, so malformed input is a 400 or a 401, never a 500.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Literal, Protocol
 
 from asgi_middleware._kit.config import require_header_value, require_strings, require_token
@@ -70,8 +70,7 @@ class AuthBackend(Protocol):
       ``required_scopes``, or those of [`requires`][asgi_middleware.auth.requires]), as RFC 6750
       §3.1 asks of bearer tokens; without it such a 403 has no challenge.
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
 
     async def authenticate(self, scope: Scope) -> tuple[AuthCredentials, BaseUser] | None:
@@ -120,8 +119,7 @@ class BearerTokenBackend(BearerScheme):
         BearerTokenBackend(tokens={os.environ["CI_TOKEN"]: "ci"}, scopes=["items:read"])
         ```
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
 
     __slots__ = ("_check",)
@@ -129,7 +127,7 @@ class BearerTokenBackend(BearerScheme):
     def __init__(
         self,
         *,
-        tokens: Iterable[str] | Mapping[str, str | Result] | None = None,
+        tokens: Sequence[str] | Mapping[str, str | Result] | None = None,
         verify: Callable[[str], MaybeAwaitable] | None = None,
         scopes: Sequence[str] = _DEFAULT_SCOPES,
         realm: str = "api",
@@ -196,8 +194,7 @@ class BasicAuthBackend:
         BasicAuthBackend(users={"admin": os.environ["ADMIN_PASSWORD"]}, realm="admin")
         ```
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
 
     __slots__ = ("_check", "challenge")
@@ -264,8 +261,7 @@ class APIKeyBackend:
         APIKeyBackend(keys=[os.environ["PARTNER_KEY"]], name="X-API-Key")
         ```
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
 
     __slots__ = ("_check", "_location", "_name", "challenge")
@@ -273,7 +269,7 @@ class APIKeyBackend:
     def __init__(
         self,
         *,
-        keys: Iterable[str] | Mapping[str, str | Result] | None = None,
+        keys: Sequence[str] | Mapping[str, str | Result] | None = None,
         verify: Callable[[str], MaybeAwaitable] | None = None,
         name: str = "X-API-Key",
         location: Literal["header", "query", "cookie"] = "header",

@@ -8,7 +8,7 @@ from __future__ import annotations
 import importlib
 import json
 import urllib.request
-from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from types import MappingProxyType, ModuleType
 from typing import Any
 from urllib.parse import urlsplit
@@ -152,8 +152,7 @@ class JWTBackend(BearerScheme):
         )
         ```
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
 
     __slots__ = ("_algorithms", "_decode", "_error", "_jwks", "_key", "_scopes", "_username")
@@ -165,7 +164,7 @@ class JWTBackend(BearerScheme):
         key: str | bytes | object | None = None,
         jwks_url: str | None = None,
         fetch_jwks: Callable[[], Awaitable[Mapping[str, Any]]] | None = None,
-        audience: str | Iterable[str] | None = None,
+        audience: str | Sequence[str] | None = None,
         issuer: str | Sequence[str] | None = None,
         leeway: float = 0,
         required_claims: Sequence[str] = ("exp",),

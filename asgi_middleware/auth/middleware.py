@@ -63,18 +63,6 @@ def _refusal(error: Exception) -> AuthError | None:
     return None
 
 
-def _look_up(
-    lookup: Callable[[Scope], tuple[AuthCredentials, BaseUser] | None], scope: Scope
-) -> tuple[AuthCredentials, BaseUser] | AuthError | None:
-    """Backend 0's synchronous lookup: its result, its 401 refusal, or ``None`` to ask it."""
-    try:
-        return lookup(scope)
-    except AuthError as error:
-        if _refusal(error) is None:
-            raise
-        return error
-
-
 def _encoded(values: Sequence[str]) -> tuple[bytes, ...]:
     return tuple(value.encode("latin-1") for value in values)
 
@@ -167,8 +155,7 @@ class AuthenticationMiddleware:
         app = AuthenticationMiddleware(app, backend=BearerTokenBackend(tokens=[TOKEN]))
         ```
 
-    !!! note "versionadded"
-        0.1.0
+    Added in version 0.1.0.
     """
 
     _compose_role = "auth"
@@ -252,7 +239,14 @@ class AuthenticationMiddleware:
             try:
                 # The synchronous fast path first (benchmark row auth-bearer-static): a static
                 # token found by backend 0 is accepted without awaiting anything.
-                found = None if self._lookup is None else _look_up(self._lookup, scope)
+                found: tuple[AuthCredentials, BaseUser] | AuthError | None = None
+                if self._lookup is not None:
+                    try:
+                        found = self._lookup(scope)
+                    except AuthError as error:
+                        if _refusal(error) is None:
+                            raise
+                        found = error  # backend 0's 401 refusal: ask the others
                 if found is None or isinstance(found, AuthError):
                     index, found = await self._authenticate(scope, found)
                 else:

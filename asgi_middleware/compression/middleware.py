@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import re
 import sys
-from collections.abc import Iterable
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Final
 
 from asgi_middleware._kit.config import require_bool, require_int, require_strings
 from asgi_middleware._kit.headers import (
@@ -16,7 +16,14 @@ from asgi_middleware._kit.headers import (
     with_headers,
 )
 from asgi_middleware._kit.threads import run_sync
-from asgi_middleware._kit.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_middleware._kit.types import (
+    ASGIApp,
+    HTTPResponseBodyEvent,
+    Message,
+    Receive,
+    Scope,
+    Send,
+)
 from asgi_middleware.compression._accept_encoding import negotiate
 from asgi_middleware.compression._codecs import (
     Codec,
@@ -56,7 +63,7 @@ DEFAULT_EXCLUDED_CONTENT_TYPES: tuple[str, ...] = (
 """The media types never compressed by default. ``type/*`` excludes a whole top-level type,
 except subtypes with a ``+xml`` or ``+json`` suffix (RFC 6838 §4.2.8), which are text."""
 
-_HANDLED = "http"
+_HANDLED = frozenset({"http"})
 _CODINGS = ("zstd", "br", "gzip")
 _EVENT_STREAM = b"text/event-stream"
 # RFC 9110 §8.3: a recipient may take a response without Content-Type as this type; so does the
@@ -84,7 +91,7 @@ _VARY = (b"Accept-Encoding",)
 _VARY_HEADER = (b"vary", b"Accept-Encoding")
 _PATH_SENDS = frozenset({"http.response.pathsend", "http.response.zerocopysend"})
 _ZEROCOPY = "http.response.zerocopysend"
-_BODY = "http.response.body"
+_BODY: Final = "http.response.body"
 _START = "http.response.start"
 # Responder states.
 _WAIT, _HELD, _STREAM, _HEAD, _PASS = range(5)
@@ -191,7 +198,7 @@ class CompressionMiddleware:
     Example:
         ``app = CompressionMiddleware(app, minimum_size=1024, encodings=("br", "gzip"))``
 
-    .. versionadded:: 0.1.0
+    Added in version 0.1.0.
     """
 
     __slots__ = ("_cache", "_codecs", "_settings", "_tokens", "app")
@@ -203,11 +210,11 @@ class CompressionMiddleware:
         app: ASGIApp,
         *,
         minimum_size: int = 500,
-        encodings: Iterable[str] | None = None,
+        encodings: Sequence[str] | None = None,
         gzip_level: int = 6,
         brotli_quality: int = 4,
         zstd_level: int = 3,
-        exclude_content_types: Iterable[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
+        exclude_content_types: Sequence[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
         compress_event_streams: bool = False,
         flush_chunks: bool = True,
         offload_threshold: int | None = 256 * 1024,
@@ -243,7 +250,7 @@ class CompressionMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Serve one connection: negotiate for ``http``, pass anything else through."""
-        if scope["type"] != _HANDLED:
+        if scope["type"] not in _HANDLED:
             await self.app(scope, receive, send)
             return
         values = get_all(scope.get("headers", ()), _AE)
@@ -258,7 +265,7 @@ class CompressionMiddleware:
             extensions = {k: v for k, v in scope["extensions"].items() if k != _ZEROCOPY}
             scope = {**scope, "extensions": extensions}
         responder = _CompressionResponder(self._settings, codec, send, scope)
-        await self.app(scope, receive, responder.send)
+        await self.app(scope, receive, responder.send_wrapper)
 
     def _negotiate(self, values: list[bytes]) -> Codec | None:
         """The codec for these ``Accept-Encoding`` values (not memoised yet), or ``None``."""
@@ -294,7 +301,7 @@ class GZipMiddleware(CompressionMiddleware):
     Example:
         ``app = GZipMiddleware(app, minimum_size=1000, compresslevel=6)``
 
-    .. versionadded:: 0.1.0
+    Added in version 0.1.0.
     """
 
     __slots__ = ()
@@ -305,7 +312,7 @@ class GZipMiddleware(CompressionMiddleware):
         *,
         minimum_size: int = 500,
         compresslevel: int = 6,
-        exclude_content_types: Iterable[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
+        exclude_content_types: Sequence[str] = DEFAULT_EXCLUDED_CONTENT_TYPES,
         compress_event_streams: bool = False,
         flush_chunks: bool = True,
         thread_minimum_size: int | None = 256 * 1024,
@@ -341,8 +348,8 @@ class _CompressionResponder:
         self.scope = scope
         self.state = _WAIT
 
-    async def send(self, message: Message) -> None:
-        """The ``send`` the app sees; a streamed chunk is the hot path, so it comes first."""
+    async def send_wrapper(self, message: Message) -> None:
+        """The ``send`` the app sees: decide on the start, then pass, stream or buffer."""
         state = self.state
         if state == _STREAM and message["type"] == _BODY:
             data = message.get("body", b"")
@@ -356,9 +363,11 @@ class _CompressionResponder:
                 output = _code(compressor, data, more, self.flush)
             if not more:
                 self.state = _PASS
-                await self.server({"type": _BODY, "body": output})
+                final: HTTPResponseBodyEvent = {"type": _BODY, "body": output}
+                await self.server(final)
             elif output:
-                await self.server({"type": _BODY, "body": output, "more_body": True})
+                chunk: HTTPResponseBodyEvent = {"type": _BODY, "body": output, "more_body": True}
+                await self.server(chunk)
         elif state in _FORWARD:
             await self.server(message)
         elif message["type"] == _START:
@@ -423,7 +432,8 @@ class _CompressionResponder:
             else:
                 output = codec.oneshot(data)
             await self.server(_coded(self.start, codec.token, len(output)))
-            await self.server({"type": _BODY, "body": output})
+            body: HTTPResponseBodyEvent = {"type": _BODY, "body": output}
+            await self.server(body)
             return
         if kind in _PATH_SENDS:
             # A file the server sends itself: uncompressed, with the app's own headers.
@@ -434,7 +444,7 @@ class _CompressionResponder:
         self.state = _STREAM
         self.compressor = codec.new()
         await self.server(_coded(self.start, codec.token, None))
-        await self.send(message)
+        await self.send_wrapper(message)
 
 
 def _code(compressor: Compressor, data: bytes, more: bool, flush: bool) -> bytes:  # noqa: FBT001

@@ -106,12 +106,11 @@ def require_origin_regex(option: str, value: object) -> re.Pattern[str] | None:
         raise option_error(ValueError, option, rule, value) from None
 
 
-def require_origin_check(option: str, value: object) -> OriginCheck | None:
+def require_origin_check(option: str, value: OriginCheck | None) -> OriginCheck | None:
     """Return a synchronous ``(origin: str) -> bool`` callable, or ``None``."""
     if value is None:
         return None
-    check: OriginCheck = require_sync_callable(option, value)  # type: ignore[assignment]
-    return check
+    return require_sync_callable(option, value)
 
 
 def parse_token_list(value: bytes) -> list[bytes] | None:

@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Awaitable, Callable, Collection
-from typing import Any
+from collections.abc import Awaitable, Callable, Sequence
 
 from asgi_middleware._kit.config import (
     TOKEN_BYTES,
@@ -16,7 +15,7 @@ from asgi_middleware._kit.config import (
 )
 from asgi_middleware._kit.headers import HeaderNames, get_first, with_headers
 from asgi_middleware._kit.responses import content_headers, deny_websocket, respond
-from asgi_middleware._kit.types import ASGIApp, Headers, Receive, Scope, Send
+from asgi_middleware._kit.types import ASGIApp, Headers, Message, Receive, Scope, Send
 from asgi_middleware.cors._origins import (
     WILDCARD,
     build_matcher,
@@ -29,6 +28,8 @@ from asgi_middleware.cors._origins import (
 __all__ = ["CORSMiddleware"]
 
 _logger = logging.getLogger("asgi_middleware.cors")
+# WebSockets only get an origin check, and only with websocket_origins (see __call__).
+_HANDLED = frozenset({"http", "websocket"})
 
 _ALLOW_ORIGIN = b"access-control-allow-origin"
 _ALLOW_CREDENTIALS = b"access-control-allow-credentials"
@@ -142,6 +143,7 @@ class CORSMiddleware:
         "_any_header",
         "_any_method",
         "_exact",
+        "_exact_add",
         "_header_set",
         "_headers_value",
         "_match",
@@ -164,17 +166,17 @@ class CORSMiddleware:
         self,
         app: ASGIApp,
         *,
-        allow_origins: Collection[str] = (),
-        allow_methods: Collection[str] = ("GET",),
-        allow_headers: Collection[str] = (),
+        allow_origins: Sequence[str] = (),
+        allow_methods: Sequence[str] = ("GET",),
+        allow_headers: Sequence[str] = (),
         allow_credentials: bool = False,
         allow_origin_regex: str | re.Pattern[str] | None = None,
         allow_private_network: bool = False,
-        expose_headers: Collection[str] = (),
+        expose_headers: Sequence[str] = (),
         max_age: int = 600,
         allow_origin_check: Callable[[str], bool] | None = None,
         preflight_status: int = 200,
-        websocket_origins: Collection[str] | None = None,
+        websocket_origins: Sequence[str] | None = None,
     ) -> None:
         self.app = app
         credentials = require_bool("allow_credentials", allow_credentials)
@@ -220,6 +222,10 @@ class CORSMiddleware:
         # HTTP caches": always send Access-Control-Allow-Origin and do not use Vary).
         self._allowed_tail = (*credentials_field, *expose_field, _VARY_ORIGIN)
         self._static_add = ((_ALLOW_ORIGIN, b"*"), *expose_field)
+        # Per listed origin, its whole list, built once (benchmark row cors-simple).
+        self._exact_add = {
+            origin: ((_ALLOW_ORIGIN, origin), *self._allowed_tail) for origin in self._exact
+        }
 
         age = require_int("max_age", max_age, minimum=0)
         status = require_int("preflight_status", preflight_status)
@@ -238,7 +244,7 @@ class CORSMiddleware:
 
         self._set_websocket(websocket_origins)
 
-    def _set_methods(self, allow_methods: Collection[str]) -> None:
+    def _set_methods(self, allow_methods: Sequence[str]) -> None:
         methods = require_strings("allow_methods", allow_methods, require_token)
         self._any_method = WILDCARD in methods
         upper = list(dict.fromkeys(m.upper().encode("ascii") for m in methods if m != WILDCARD))
@@ -247,14 +253,14 @@ class CORSMiddleware:
         # With "*" every method is echoed as asked; otherwise the exact spellings map to the list.
         self._methods = {} if self._any_method else dict.fromkeys(upper, self._methods_value)
 
-    def _set_headers(self, allow_headers: Collection[str]) -> None:
+    def _set_headers(self, allow_headers: Sequence[str]) -> None:
         names = require_strings("allow_headers", allow_headers, require_token)
         self._any_header = WILDCARD in names
         lowered = {name.lower() for name in (*names, *_SAFELISTED_HEADERS) if name != WILDCARD}
         self._header_set = frozenset(name.encode("ascii") for name in lowered)
         self._headers_value = b", ".join(sorted(self._header_set))
 
-    def _set_websocket(self, websocket_origins: Collection[str] | None) -> None:
+    def _set_websocket(self, websocket_origins: Sequence[str] | None) -> None:
         self._ws_exact: frozenset[bytes] | None = None
         self._ws_match: Callable[[bytes], bool] | None = None
         if websocket_origins is not None:
@@ -271,11 +277,14 @@ class CORSMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one connection: see the class docstring for what happens per scope type."""
         kind = scope["type"]
-        if kind != "http":
-            if kind == "websocket" and self._ws_exact is not None:
-                await self._websocket(scope, receive, send, self._ws_exact)
-            else:
+        if kind not in _HANDLED:
+            await self.app(scope, receive, send)
+            return
+        if kind == "websocket":
+            if self._ws_exact is None:
                 await self.app(scope, receive, send)
+            else:
+                await self._websocket(scope, receive, send, self._ws_exact)
             return
         headers = scope.get("headers", ())
         if scope["method"] == "OPTIONS":
@@ -289,9 +298,11 @@ class CORSMiddleware:
 
         if self._allow_all:
             add = self._static_add
-        elif origin is not None and (
-            origin in self._exact or (self._match is not None and self._match(origin))
-        ):
+        elif origin is None:
+            add = _VARY_ONLY  # as for a refused origin, below
+        elif origin in self._exact_add:
+            add = self._exact_add[origin]
+        elif self._match is not None and self._match(origin):
             add = ((_ALLOW_ORIGIN, origin), *self._allowed_tail)
         else:
             # Missing or refused: no CORS headers, but a cache must still tell origins apart.
@@ -300,7 +311,7 @@ class CORSMiddleware:
         # The one fast path (benchmark rows cors-simple and cors-no-origin): a plain function
         # returning send's awaitable, which the app awaits directly; that saves a coroutine per
         # message, and errors still surface at the app's ``await send(...)``.
-        def send_wrapper(message: Any) -> Awaitable[None]:
+        def send_wrapper(message: Message) -> Awaitable[None]:
             if message["type"] == "http.response.start":
                 headers = with_headers(message.get("headers", ()), add, _CORS_NAMES)
                 message = {**message, "headers": headers}

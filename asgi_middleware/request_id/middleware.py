@@ -15,6 +15,7 @@ from asgi_middleware.request_id.generators import uuid4_hex
 __all__ = ["RequestIDLogFilter", "RequestIDMiddleware", "get_request_id"]
 
 _logger = logging.getLogger("asgi_middleware.request_id")
+_HANDLED = frozenset({"http", "websocket"})
 _TRACEPARENT = HeaderNames(b"traceparent")
 # structlog's variable for "request_id", set directly on the request path (see the helper).
 _STRUCTLOG_REQUEST_ID = structlog_contextvar("request_id")
@@ -122,6 +123,7 @@ class RequestIDMiddleware:
         "_generate",
         "_header",
         "_names",
+        "_plain",
         "_respond",
         "_trace",
         "_transform",
@@ -158,6 +160,13 @@ class RequestIDMiddleware:
         self._trust = require_bool("trust_incoming", trust_incoming)
         self._respond = require_bool("response_header", response_header)
         self._trace = require_bool("traceparent", traceparent)
+        # The default options: an ID that came is used as it came, else one is generated.
+        self._plain = (
+            self._trust
+            and self._extra_check is None
+            and self._transform is None
+            and not self._trace
+        )
         # A common mistake is generator=uuid.uuid4, which returns a UUID, not a str: caught here.
         sample: object = generator()
         if not isinstance(sample, str) or not is_safe_id_text(sample):
@@ -176,10 +185,11 @@ class RequestIDMiddleware:
         _logger.debug("replaced an invalid %s request header", self._header.decode())
         return None
 
-    def _resolve(self, scope: Scope) -> tuple[str, bytes, RawHeaders]:
-        """Return the request ID, its header value and the app's request headers."""
-        headers = scope.get("headers", ())
-        raw = get_first(headers, self._names)
+    def _resolve(self, headers: RawHeaders, raw: bytes | None) -> tuple[str, bytes, RawHeaders]:
+        """Return the request ID, its header value and the app's request headers.
+
+        ``raw`` is the value of the ID's request header in ``headers``, or ``None``.
+        """
         incoming = None
         accepted = None  # the header's bytes, when its ID is used as it came
         if self._trust:
@@ -213,11 +223,25 @@ class RequestIDMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
-        kind = scope["type"]
-        if kind != "http" and kind != "websocket":  # noqa: PLR1714 - faster than a set lookup
+        if scope["type"] not in _HANDLED:
             await self.app(scope, receive, send)
             return
-        request_id, value, headers = self._resolve(scope)
+        headers = scope.get("headers", ())
+        raw = get_first(headers, self._names)
+        # The one fast path (benchmark rows request-id-generated, request-id-echoed and
+        # stack-100b): _resolve's work for the default options, without its tests of options.
+        if not self._plain:
+            request_id, value, headers = self._resolve(headers, raw)
+        elif raw is None:
+            request_id = self._generate()
+            value = request_id.encode("ascii")
+            if self._update_request:
+                headers = add_headers(headers, ((self._header, value),))
+        elif is_safe_id(raw):
+            request_id = raw.decode("ascii")
+            value = raw
+        else:
+            request_id, value, headers = self._resolve(headers, raw)
         # SPEC §2.3: the server's per-request state dict is shared by every layer and the app
         # (uvicorn copies the lifespan state into a new one per request), so it is written
         # into, never replaced by a copy that would hide what the app stores there.
@@ -230,17 +254,16 @@ class RequestIDMiddleware:
             field = ((self._header, value),)
             names = self._names
 
-            # The one fast path (benchmark rows request-id-generated and -echoed): a plain
-            # function returning send's awaitable, which the app awaits directly; that saves a
-            # coroutine per message, and errors still surface at the app's ``await send``.
-            def send_with_id(message: Message) -> Awaitable[None]:
+            # A plain function returning send's awaitable, which the app awaits directly: that
+            # saves a coroutine per message, and errors still surface at the app's ``await send``.
+            def send_wrapper(message: Message) -> Awaitable[None]:
                 kind = message["type"]
                 if kind == "http.response.start" or kind in _RESPONSE_STARTS:
                     headers = with_headers(message.get("headers", ()), field, names)
                     message = {**message, "headers": headers}
                 return send(message)
 
-            inner_send: Send = send_with_id
+            inner_send: Send = send_wrapper
         else:
             inner_send = send
         token = REQUEST_ID.set(request_id)

@@ -209,6 +209,9 @@ def timed(name: str, description: str | None = None) -> MetricTimer:
 class TimingResult(NamedTuple):
     """What the callback of `TimingMiddleware` receives, once per HTTP request.
 
+    Its durations, ``ttfb_ms`` and ``total_ms``, are rounded to the microsecond by the code that
+    computes the access log's ``ttfb_ms`` and ``duration_ms``.
+
     Attributes:
         scope: The request's scope (read it, do not change it).
         status: The status sent; when no response started, 499 if the request was cancelled
@@ -219,9 +222,6 @@ class TimingResult(NamedTuple):
         total_ms: Milliseconds from the middleware's call until the app sent the final body
             message (or ``pathsend``); when the response never completed, until the app
             returned or raised.
-
-    Both durations are rounded to the microsecond by the code that computes the access log's
-    ``ttfb_ms`` and ``duration_ms``.
         completed: Whether the final body message was sent.
         metrics: Everything the app recorded, including after the response started.
 

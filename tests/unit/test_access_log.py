@@ -966,6 +966,24 @@ async def test_websocket_context_bound_without_method(logger: Any, capture: LogC
     }
 
 
+async def test_websocket_request_id_from_state_is_bound_then_reset(
+    logger: Any, capture: LogCapture
+) -> None:
+    """Without RequestIDMiddleware, a session binds the ID in its state, and unbinds it after."""
+    before = structlog.contextvars.get_contextvars()
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        logger.info("in-session")
+        await send({"type": "websocket.close"})
+
+    middleware = AccessLogMiddleware(app, logger=logger)
+    await run(middleware, websocket_scope("/live", state={"request_id": "w-2"}))
+
+    assert capture.entries[0]["request_id"] == "w-2"
+    assert capture.entries[1]["request_id"] == "w-2"
+    assert structlog.contextvars.get_contextvars() == before
+
+
 async def test_lifespan_passes_through(logger: Any, capture: LogCapture) -> None:
     """A lifespan scope reaches the app untouched and logs nothing."""
     seen: list[object] = []

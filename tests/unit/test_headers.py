@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Sequence
+from typing import cast
 
 import pytest
 from hypothesis import given, settings
@@ -18,6 +19,7 @@ from asgi_middleware._kit.headers import (
     get_first,
     get_header,
     get_single,
+    group_by_name,
     merge_tokens,
     replace_values,
     set_header,
@@ -356,6 +358,42 @@ def test_get_single_returns_the_value_none_or_repeated(case: tuple[HeaderInput, 
 def test_get_single_examples(headers: HeaderInput, expected: bytes | Repeated | None) -> None:
     """``get_single`` tells an absent field, an empty one and a repeated one apart."""
     assert get_single(headers, b"authorization") == expected
+
+
+# --------------------------------------------------------------------------------------------
+# group_by_name.
+
+
+@given(headers=header_lists)
+def test_group_by_name_holds_every_value_under_its_lower_case_name(headers: HeaderInput) -> None:
+    """Each name once, lower case, in order of its first field, with every value in order."""
+    grouped = group_by_name(headers)
+
+    assert list(grouped) == list(dict.fromkeys(ascii_lower(pair[0]) for pair in headers))
+    assert {name: naive_all(headers, name) for name in grouped} == grouped
+
+
+@given(headers=headers_with_cookies())
+def test_group_by_name_never_mutates_or_joins(headers: HeaderInput) -> None:
+    """The input stays as it was, and each ``Set-Cookie`` field stays a value of its own."""
+    before = copy.deepcopy(headers)
+
+    grouped = group_by_name(headers)
+
+    assert headers == before
+    assert [type(pair) for pair in headers] == [type(pair) for pair in before]
+    assert grouped[b"set-cookie"] == naive_all(headers, b"set-cookie")
+
+
+def test_group_by_name_copies_other_bytes_like_types_to_bytes() -> None:
+    """A ``bytearray`` name or value comes back as ``bytes``, so the name is hashable."""
+    # Outside the ASGI types, which say bytes: the access log must not fail on such a server.
+    headers = cast("HeaderInput", [(bytearray(b"X-Tag"), bytearray(b"a")), (b"x-tag", b"b")])
+
+    grouped = group_by_name(headers)
+
+    assert grouped == {b"x-tag": [b"a", b"b"]}
+    assert all(type(value) is bytes for value in grouped[b"x-tag"])
 
 
 # --------------------------------------------------------------------------------------------
