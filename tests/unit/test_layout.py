@@ -80,7 +80,11 @@ def public_objects() -> list[tuple[str, object]]:
         module = importlib.import_module(module_name)
         for name in module.__all__:
             value = getattr(module, name)
-            if (inspect.isclass(value) or inspect.isfunction(value)) and value not in seen:
+            # Type aliases (Scope, Send, ...) are classes to inspect on Python 3.10; only what
+            # the package defines itself carries the version line.
+            defined_here = getattr(value, "__module__", "").startswith("asgi_middleware")
+            kind = inspect.isclass(value) or inspect.isfunction(value)
+            if kind and defined_here and value not in seen:
                 seen[value] = f"{module_name}.{name}"
     return [(name, value) for value, name in seen.items()]
 
