@@ -119,9 +119,15 @@ def _host(host: str) -> str:
         if "%" in host:
             raise _RuleError(_IPV6_RULE)
         try:
-            return f"[{ipaddress.IPv6Address(host[1:-1]).compressed}]"
+            address = ipaddress.IPv6Address(host[1:-1])
         except ValueError:
             raise _RuleError(_IPV6_RULE) from None
+        if address.ipv4_mapped is not None:
+            # The URL standard serialises every IPv6 address as hex pieces; Python 3.13 writes
+            # an IPv4-mapped one with a dotted tail, so that one case is spelled out here.
+            mapped = int(address.ipv4_mapped)
+            return f"[::ffff:{mapped >> 16:x}:{mapped & 0xFFFF:x}]"
+        return f"[{address.compressed}]"
     if host.replace(".", "").isdigit():
         # Dotted-quad decimal only: browsers read "127.1" as 127.0.0.1 and "010.0.0.1" as
         # octal, so such forms are refused rather than guessed at.
