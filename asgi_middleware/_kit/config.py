@@ -77,24 +77,25 @@ def require_int(
     return value
 
 
-def require_token(option: str, value: object) -> str:
-    """Return ``value`` if it is an HTTP token such as a header name (RFC 9110 §5.6.2)."""
+def _require_matching(option: str, value: object, pattern: re.Pattern[str], rule: str) -> str:
+    """Return ``value`` if it is a ``str`` that ``pattern`` matches in full."""
     if not isinstance(value, str):
         raise option_error(TypeError, option, "a str", value)
-    if TOKEN.fullmatch(value) is None:
-        rule = "an HTTP token (letters, digits and !#$%&'*+-.^_`|~)"
+    if pattern.fullmatch(value) is None:
         raise option_error(ValueError, option, rule, value)
     return value
+
+
+def require_token(option: str, value: object) -> str:
+    """Return ``value`` if it is an HTTP token such as a header name (RFC 9110 §5.6.2)."""
+    rule = "an HTTP token (letters, digits and !#$%&'*+-.^_`|~)"
+    return _require_matching(option, value, TOKEN, rule)
 
 
 def require_header_value(option: str, value: object) -> str:
     """Return ``value`` if it can be sent as a header value (visible ASCII, inner blanks)."""
-    if not isinstance(value, str):
-        raise option_error(TypeError, option, "a str", value)
-    if _FIELD_VALUE.fullmatch(value) is None:
-        rule = "a header value (visible ASCII, no control characters, no surrounding whitespace)"
-        raise option_error(ValueError, option, rule, value)
-    return value
+    rule = "a header value (visible ASCII, no control characters, no surrounding whitespace)"
+    return _require_matching(option, value, _FIELD_VALUE, rule)
 
 
 def require_callable(option: str, value: _T) -> _T:
