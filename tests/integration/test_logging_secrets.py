@@ -14,14 +14,13 @@ import logging
 import re
 import secrets
 import sys
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-import structlog
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -29,7 +28,7 @@ from asgi_middleware import ASGIApp, Receive, Scope, Send
 from tests.support.asgi import Exchange, http_scope
 from tests.support.samples import load
 
-pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("sibling_imports")]
+pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("sibling_imports", "restore_logging")]
 
 REPO = Path(__file__).resolve().parent.parent.parent
 #: What a file that sets up logging (rather than only logging) contains.
@@ -188,21 +187,6 @@ def logging_examples() -> dict[str, tuple[str, Setup | None]]:
 
 
 EXAMPLES = logging_examples()
-
-
-@pytest.fixture(autouse=True)
-def restore_logging() -> Iterator[None]:
-    """Put structlog's configuration and the root logger's level back after the sample."""
-    configured, config = structlog.is_configured(), structlog.get_config()
-    level = logging.getLogger().level
-    try:
-        yield
-    finally:
-        if configured:
-            structlog.configure(**config)
-        else:
-            structlog.reset_defaults()
-        logging.getLogger().setLevel(level)
 
 
 @pytest.mark.parametrize(("file", "setup"), list(EXAMPLES.values()), ids=list(EXAMPLES))
