@@ -18,7 +18,7 @@ from time import perf_counter_ns
 from asgi_middleware._kit.context import CLIENT_CLOSED
 from asgi_middleware._kit.types import Message
 
-__all__ = ["ResponseTracker", "milliseconds"]
+__all__ = ["ResponseTracker", "milliseconds", "now", "since_ms"]
 
 _SERVER_ERROR = 500
 # Messages that end the body unless they announce more (ASGI HTTP spec: pathsend has no
@@ -33,6 +33,19 @@ def milliseconds(nanoseconds: int) -> float:
     Printed with three decimals (``%.3f``) the result shows exactly the microseconds kept.
     """
     return (nanoseconds + 500) // 1000 / 1000
+
+
+def now() -> int:
+    """Return the clock every duration starts from (``time.perf_counter_ns``), for ``since_ms``.
+
+    A layer that needs only the time to first byte keeps this reading instead of a tracker.
+    """
+    return perf_counter_ns()
+
+
+def since_ms(begin: int) -> float:
+    """Return the milliseconds from ``begin`` (a :func:`now` reading) until now, rounded."""
+    return milliseconds(perf_counter_ns() - begin)
 
 
 class ResponseTracker:
@@ -95,7 +108,7 @@ class ResponseTracker:
                 self.end = perf_counter_ns()
                 self.complete = not self.trailers
         elif kind == "http.response.start":
-            ttfb_ms = self.ttfb_ms = milliseconds(perf_counter_ns() - self.begin)
+            ttfb_ms = self.ttfb_ms = since_ms(self.begin)
             self.status = message["status"]
             self.trailers = message.get("trailers", False) is True
             return ttfb_ms
