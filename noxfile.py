@@ -97,7 +97,8 @@ def examples(session: nox.Session) -> None:
         "-m",
         "pytest",
         "--no-cov",
-        "tests/live/test_examples.py",
+        "tests/integration/test_examples.py",
+        "tests/live/test_examples_live.py",
         "tests/integration/test_docs_examples.py",
     )
 
