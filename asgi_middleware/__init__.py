@@ -20,10 +20,15 @@ from asgi_middleware.auth import (
 from asgi_middleware.compose import Layer, LayerLike, compose
 from asgi_middleware.compression import CompressionMiddleware, GZipMiddleware
 from asgi_middleware.cors import CORSMiddleware
+from asgi_middleware.https_redirect import HTTPSRedirectMiddleware
+from asgi_middleware.proxy_headers import ProxyHeadersMiddleware
 from asgi_middleware.request_id import RequestIDLogFilter, RequestIDMiddleware, get_request_id
+from asgi_middleware.security_headers import NONCE, ContentSecurityPolicy, SecurityHeadersMiddleware
 from asgi_middleware.timing import TimingMiddleware, record_timing
+from asgi_middleware.trusted_host import TrustedHostMiddleware
 
 __all__ = [
+    "NONCE",
     "APIKeyBackend",
     "ASGIApp",
     "AccessLogMiddleware",
@@ -32,17 +37,22 @@ __all__ = [
     "BearerTokenBackend",
     "CORSMiddleware",
     "CompressionMiddleware",
+    "ContentSecurityPolicy",
     "GZipMiddleware",
+    "HTTPSRedirectMiddleware",
     "JWTBackend",
     "Layer",
     "LayerLike",
     "Message",
+    "ProxyHeadersMiddleware",
     "Receive",
     "RequestIDLogFilter",
     "RequestIDMiddleware",
     "Scope",
+    "SecurityHeadersMiddleware",
     "Send",
     "TimingMiddleware",
+    "TrustedHostMiddleware",
     "compose",
     "get_request_id",
     "record_timing",

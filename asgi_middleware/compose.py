@@ -109,8 +109,9 @@ class _OrderRule(NamedTuple):
 
 # The ordering mistakes compose warns about (SPEC §9). A middleware class takes part by setting the
 # class attribute ``_compose_role`` (for example "cors"); rules name roles, not classes, so
-# subclasses are covered and this module imports no middleware. Roles: "cors", "request_id",
-# "access_log", "timing", "auth", "compression".
+# subclasses are covered and this module imports no middleware. Roles: "proxy_headers",
+# "security_headers", "cors", "request_id", "access_log", "trusted_host", "https_redirect",
+# "timing", "auth", "compression".
 ORDER_RULES: tuple[_OrderRule, ...] = (
     _OrderRule(
         "cors",
@@ -127,6 +128,57 @@ ORDER_RULES: tuple[_OrderRule, ...] = (
         "access_log",
         "compression",
         "bytes_sent would count the uncompressed body, not the bytes on the wire",
+    ),
+    _OrderRule(
+        "proxy_headers",
+        "access_log",
+        "the access log would record the proxy's address and scheme, not the client's",
+    ),
+    _OrderRule(
+        "proxy_headers",
+        "trusted_host",
+        "the host check would see the proxy's Host header, not the forwarded host",
+    ),
+    _OrderRule(
+        "proxy_headers",
+        "https_redirect",
+        "requests the proxy received over HTTPS would look like HTTP and be redirected for ever",
+    ),
+    _OrderRule(
+        "proxy_headers",
+        "security_headers",
+        "HSTS would never be sent behind a proxy that terminates TLS: the scheme would still "
+        "be http",
+    ),
+    _OrderRule(
+        "security_headers",
+        "trusted_host",
+        "its 400 answers would leave without the security headers",
+    ),
+    _OrderRule(
+        "security_headers",
+        "https_redirect",
+        "its redirects would leave without the security headers",
+    ),
+    _OrderRule(
+        "security_headers",
+        "auth",
+        "its 401 and 403 answers would leave without the security headers",
+    ),
+    _OrderRule(
+        "access_log",
+        "trusted_host",
+        "requests refused for their Host header would not be logged",
+    ),
+    _OrderRule(
+        "access_log",
+        "https_redirect",
+        "redirected requests would not be logged",
+    ),
+    _OrderRule(
+        "cors",
+        "trusted_host",
+        "its 400 answers would miss CORS headers, so browsers report a CORS error instead",
     ),
 )
 

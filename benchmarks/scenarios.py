@@ -14,7 +14,10 @@ from benchmarks import (
     bench_auth,
     bench_compression,
     bench_cors,
+    bench_edge_hosts,
+    bench_proxy_headers,
     bench_request_id,
+    bench_security_headers,
     bench_stack,
     bench_timing,
 )
@@ -31,4 +34,7 @@ SCENARIOS: tuple[Scenario, ...] = (
     *bench_timing.SCENARIOS,
     *bench_auth.SCENARIOS,
     *bench_stack.SCENARIOS,
+    *bench_proxy_headers.SCENARIOS,
+    *bench_edge_hosts.SCENARIOS,
+    *bench_security_headers.SCENARIOS,
 )

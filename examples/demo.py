@@ -5,9 +5,14 @@ Run it with the README's command (``./scripts/demo``), or inside the dev environ
     python -m uvicorn examples.demo:app --host 127.0.0.1 --port 8000 --no-access-log
 
 ``--no-access-log`` because the stack has its own access log (uvicorn's would log every request a
-second time). The whole Starlette object is wrapped (not its ``add_middleware`` list), so our
-layers sit outside Starlette's error handler and a 500 carries their headers too (see
-docs/composition.md). Its lifespan configures structlog (``configure_logging``) at start-up.
+second time). The stack trusts proxy headers from 127.0.0.1 only (a local nginx, say) and answers
+only for the hosts in ``DEMO_ALLOWED_HOSTS`` (by default ``localhost``, ``127.0.0.1`` and
+``[::1]``). Behind a TLS-terminating proxy, set ``DEMO_BEHIND_TLS_PROXY=1``: plain-HTTP requests
+are then redirected to HTTPS (on a plain-HTTP development server that would redirect everything).
+
+The whole Starlette object is wrapped (not its ``add_middleware`` list), so our layers sit outside
+Starlette's error handler and a 500 carries their headers too (see docs/composition.md). Its
+lifespan configures structlog (``configure_logging``) at start-up.
 """
 
 from __future__ import annotations
@@ -27,18 +32,24 @@ from starlette.routing import Mount, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
 from asgi_middleware import (
+    NONCE,
     AccessLogMiddleware,
     AuthenticationMiddleware,
     BearerTokenBackend,
     CompressionMiddleware,
+    ContentSecurityPolicy,
     CORSMiddleware,
+    HTTPSRedirectMiddleware,
     Layer,
     LayerLike,
+    ProxyHeadersMiddleware,
     Receive,
     RequestIDMiddleware,
     Scope,
+    SecurityHeadersMiddleware,
     Send,
     TimingMiddleware,
+    TrustedHostMiddleware,
     compose,
     get_request_id,
     record_timing,
@@ -47,6 +58,14 @@ from asgi_middleware import (
 
 #: Where a single-page app under development would run; the demo lets it call the API.
 SPA_ORIGINS = ("http://localhost:5173", "http://127.0.0.1:5173")
+#: The hosts the demo answers for; any other ``Host`` header gets a 400.
+ALLOWED_HOSTS = tuple(
+    host.strip()
+    for host in os.environ.get("DEMO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
+    if host.strip()
+)
+#: Whether a TLS-terminating proxy stands in front: then plain HTTP is redirected to HTTPS.
+BEHIND_TLS_PROXY = os.environ.get("DEMO_BEHIND_TLS_PROXY", "") == "1"
 #: A made-up bearer token for ``/private``; a real service loads secrets from its environment.
 DEMO_TOKEN = "demo-token-change-me"  # noqa: S105 - a published demo value, not a secret
 
@@ -182,8 +201,19 @@ starlette_app = Starlette(
     ],
 )
 
-#: The recommended order, outermost first: CORS, request ID, access log, timing, auth, compression.
+#: The recommended order, outermost first (docs/composition.md): proxy headers, security
+#: headers, CORS, request ID, access log, trusted host, HTTPS redirect (behind a TLS proxy only),
+#: timing, auth, compression.
 STACK: tuple[LayerLike, ...] = (
+    # Trusts X-Forwarded-For and -Proto from 127.0.0.1 and ::1 (its defaults): a local proxy.
+    ProxyHeadersMiddleware,
+    Layer(
+        SecurityHeadersMiddleware,
+        # A fresh nonce per request; a page would use request.state.csp_nonce in its <script>.
+        csp=ContentSecurityPolicy(
+            default_src=["'self'"], script_src=["'self'", NONCE], frame_ancestors=["'none'"]
+        ),
+    ),
     Layer(
         CORSMiddleware,
         allow_origins=SPA_ORIGINS,
@@ -194,6 +224,8 @@ STACK: tuple[LayerLike, ...] = (
     ),
     RequestIDMiddleware,
     AccessLogMiddleware,
+    Layer(TrustedHostMiddleware, allowed_hosts=ALLOWED_HOSTS),
+    *((HTTPSRedirectMiddleware,) if BEHIND_TLS_PROXY else ()),
     Layer(TimingMiddleware, timing_allow_origin=list(SPA_ORIGINS)),
     # Anonymous requests go through; /private refuses them itself, with @requires.
     Layer(

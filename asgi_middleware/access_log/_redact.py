@@ -182,10 +182,16 @@ def redact_headers(headers: RawHeaders, names: Collection[bytes]) -> dict[str, s
 
 
 def client_text(client: object) -> str | None:
-    """Return the ASGI ``client`` pair as ``host:port`` (``[v6]:port``), or ``None``."""
+    """Return the ASGI ``client`` pair as ``host:port`` (``[v6]:port``), or ``None``.
+
+    Port 0 means "not known" (a client taken from proxy headers without a port, as
+    ``ProxyHeadersMiddleware`` and uvicorn's proxy support leave it): the host alone.
+    """
     if not isinstance(client, (list, tuple)) or len(client) != 2:  # noqa: PLR2004 - a pair
         return None
     host, port = client
     if type(host) is not str or not host.isprintable():  # a str host is usual and printable
         host = safe_text(str(host))
+    if port == 0:
+        return host
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"

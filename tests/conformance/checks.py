@@ -92,14 +92,22 @@ async def check_start_without_headers(factory: Factory, extra_headers: Headers) 
     assert sent[0]["status"] == 201
 
 
-async def check_scope_without_headers(factory: Factory, extra_headers: Headers) -> None:
-    """An http scope without ``headers`` gets a response, not an exception."""
+async def check_scope_without_headers(
+    factory: Factory, extra_headers: Headers, *, status: int = 200
+) -> None:
+    """An http scope without ``headers`` gets a response, not an exception.
+
+    ``status`` is the one expected: the app's 200, or 400 from a layer that must refuse a
+    request without ``Host`` (RFC 9112 §3.2), as a complete response.
+    """
     scope = _scope(extra_headers)
     del scope["headers"]
     app = _responder(_start([(b"content-type", b"text/plain")]), body(b"ok"))
     sent = await _drive(factory(app), scope, Exchange("http"))
     assert sent[0]["type"] == "http.response.start"
-    assert sent[0]["status"] == 200
+    assert sent[0]["status"] == status
+    assert sent[-1]["type"] == "http.response.body"
+    assert not sent[-1].get("more_body", False)
 
 
 def _start(headers: Any, status: int = 200) -> dict[str, Any]:

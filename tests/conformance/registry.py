@@ -12,22 +12,29 @@ from dataclasses import dataclass
 from unittest import mock
 
 from asgi_middleware import (
+    NONCE,
     AccessLogMiddleware,
     ASGIApp,
     AuthenticationMiddleware,
     BearerTokenBackend,
     CompressionMiddleware,
+    ContentSecurityPolicy,
     CORSMiddleware,
     GZipMiddleware,
+    HTTPSRedirectMiddleware,
     Layer,
+    ProxyHeadersMiddleware,
     Receive,
     RequestIDMiddleware,
     Scope,
+    SecurityHeadersMiddleware,
     Send,
     TimingMiddleware,
+    TrustedHostMiddleware,
     compose,
 )
 from asgi_middleware._kit import tracker
+from asgi_middleware.security_headers import middleware as security_headers_middleware
 from tests.conformance.reference import ReferenceMiddleware
 
 #: Request headers every conformance request carries, in mixed case as clients send them.
@@ -53,6 +60,16 @@ def frozen_clock(app: ASGIApp) -> ASGIApp:
     return frozen
 
 
+def fixed_nonce(app: ASGIApp) -> ASGIApp:
+    """Serve ``app`` with the security headers' nonce fixed, so responses repeat exactly."""
+
+    async def fixed(scope: Scope, receive: Receive, send: Send) -> None:
+        with mock.patch.object(security_headers_middleware, "token_urlsafe", return_value="n0nce"):
+            await app(scope, receive, send)
+
+    return fixed
+
+
 @dataclass(frozen=True)
 class Case:
     """One middleware configuration under test.
@@ -61,11 +78,14 @@ class Case:
         id: The test id.
         factory: Wraps an app in the middleware, configured to do its work.
         request_headers: Extra request headers the middleware needs to act (credentials, say).
+        without_headers_status: The status a scope without ``headers`` gets: the app's 200, or
+            400 from a layer that must refuse a request without ``Host``.
     """
 
     id: str
     factory: Callable[[ASGIApp], ASGIApp]
     request_headers: tuple[tuple[bytes, bytes], ...] = ()
+    without_headers_status: int = 200
 
 
 CASES: tuple[Case, ...] = (
@@ -107,5 +127,49 @@ CASES: tuple[Case, ...] = (
             app, backend=BearerTokenBackend(tokens=["conformance-token"]), allow_anonymous=True
         ),
         ((b"Authorization", b"Bearer conformance-token"),),
+    ),
+    Case(
+        "proxy-headers",
+        # Every opt-in on, so the checks run the general path that rewrites client, scheme,
+        # host header, server and prefix (the suite's peer, 127.0.0.1, is trusted by default).
+        lambda app: ProxyHeadersMiddleware(
+            app, forwarded_host=True, forwarded_port=True, forwarded_prefix=True
+        ),
+        (
+            (b"X-Forwarded-For", b"203.0.113.9, 127.0.0.1"),
+            (b"X-Forwarded-Proto", b"https"),
+            (b"X-Forwarded-Host", b"www.example"),
+            (b"X-Forwarded-Port", b"8443"),
+            (b"X-Forwarded-Prefix", b"/api"),
+        ),
+    ),
+    Case(
+        "trusted-host",
+        lambda app: TrustedHostMiddleware(app, allowed_hosts=["api.example", "*.example.org"]),
+        without_headers_status=400,
+    ),
+    Case(
+        "https-redirect",
+        # Behind a proxy that says the request came over HTTPS, so the app runs; without
+        # headers the request is plain HTTP and has no Host to redirect to: 400.
+        lambda app: compose(app, ProxyHeadersMiddleware, HTTPSRedirectMiddleware),
+        ((b"X-Forwarded-Proto", b"https"),),
+        without_headers_status=400,
+    ),
+    Case(
+        "security-headers",
+        # Over HTTPS (so HSTS is sent) with a nonce'd policy: the per-request path. The nonce
+        # is fixed: the suite compares two responses byte for byte.
+        lambda app: fixed_nonce(
+            compose(
+                app,
+                ProxyHeadersMiddleware,
+                Layer(
+                    SecurityHeadersMiddleware,
+                    csp=ContentSecurityPolicy(default_src=["'self'"], script_src=["'self'", NONCE]),
+                ),
+            )
+        ),
+        ((b"X-Forwarded-Proto", b"https"),),
     ),
 )

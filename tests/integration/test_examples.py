@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import importlib.metadata
+import importlib.util
 import re
 import shlex
 import sys
@@ -12,6 +13,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 import structlog
 from packaging.requirements import Requirement
@@ -27,6 +29,13 @@ else:  # pytest itself installs tomli before Python 3.11
     import tomli as tomllib  # type: ignore[import-not-found, unused-ignore]
 
 REPO = Path(__file__).resolve().parent.parent.parent
+
+
+def demo_client(*, raise_app_exceptions: bool = True) -> httpx.AsyncClient:
+    """An in-process client of the demo, at an address its trusted-host layer allows."""
+    return asgi_client(
+        demo.app, base_url="http://127.0.0.1:8000", raise_app_exceptions=raise_app_exceptions
+    )
 
 
 def _readme_example() -> str:
@@ -52,7 +61,7 @@ async def test_readme_example_runs_as_written() -> None:
 @pytest.mark.anyio
 async def test_demo_index_describes_the_stack() -> None:
     """The demo's index lists its endpoints and the names of its stack's layers."""
-    async with asgi_client(demo.app) as client:
+    async with demo_client() as client:
         response = await client.get("/")
     assert response.status_code == 200
     assert response.json()["stack"] == [demo._name(layer) for layer in demo.STACK]
@@ -62,7 +71,7 @@ async def test_demo_index_describes_the_stack() -> None:
 @pytest.mark.anyio
 async def test_demo_index_is_compressed() -> None:
     """The demo's index is over the compression minimum, so gzip is visible on its first page."""
-    async with asgi_client(demo.app) as client:
+    async with demo_client() as client:
         response = await client.get("/", headers={"accept-encoding": "gzip"})
     assert response.headers["content-encoding"] == "gzip"
     assert response.json()["service"] == "asgi-middleware demo"
@@ -73,7 +82,7 @@ async def test_readme_demo_commands_are_offered_by_the_index() -> None:
     """The README's commands for the demo are among those its index lists, so both stay true."""
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     commands = re.findall(r"^curl .*$", readme, re.MULTILINE)
-    async with asgi_client(demo.app, base_url="http://127.0.0.1:8000") as client:
+    async with demo_client() as client:
         offered = (await client.get("/")).json()["try"]
     assert commands
     assert set(commands) <= set(offered)
@@ -82,7 +91,7 @@ async def test_readme_demo_commands_are_offered_by_the_index() -> None:
 @pytest.mark.anyio
 async def test_demo_stream_raw_and_boom() -> None:
     """The demo streams NDJSON, serves the raw ASGI app, and answers /boom with a 500."""
-    async with asgi_client(demo.app, raise_app_exceptions=False) as client:
+    async with demo_client(raise_app_exceptions=False) as client:
         stream = await client.get("/stream")
         raw = await client.get("/raw/")
         boom = await client.get("/boom")
@@ -96,7 +105,7 @@ async def test_demo_stack_acts_on_every_response() -> None:
     """Every layer of the demo's stack leaves its mark on one cross-origin, gzip-accepting GET."""
     headers = {"origin": demo.SPA_ORIGINS[0], "accept-encoding": "gzip"}
     with structlog.testing.capture_logs() as events:
-        async with asgi_client(demo.app) as client:
+        async with demo_client() as client:
             response = await client.get("/stream", headers=headers)
     request_id = response.headers["x-request-id"]
     assert response.headers["access-control-allow-origin"] == demo.SPA_ORIGINS[0]
@@ -113,7 +122,7 @@ async def test_demo_stack_acts_on_every_response() -> None:
 @pytest.mark.anyio
 async def test_demo_private_challenges_anonymous_requests() -> None:
     """/private answers an anonymous request 401 with the middleware's Bearer challenge."""
-    async with asgi_client(demo.app) as client:
+    async with demo_client() as client:
         anonymous = await client.get("/private")
     assert anonymous.status_code == 401
     assert anonymous.headers.get_list("www-authenticate") == ['Bearer realm="api"']
@@ -122,7 +131,7 @@ async def test_demo_private_challenges_anonymous_requests() -> None:
 @pytest.mark.anyio
 async def test_demo_private_answers_the_token_holder() -> None:
     """/private answers the demo token's holder with the user's scopes and a timing entry."""
-    async with asgi_client(demo.app) as client:
+    async with demo_client() as client:
         holder = await client.get(
             "/private", headers={"authorization": f"Bearer {demo.DEMO_TOKEN}"}
         )
@@ -250,3 +259,75 @@ def test_scripts_test_docs_build_fails_on_warnings() -> None:
     assert len(builds) == 1
     assert "--strict" in builds[0]
     assert not {"--quiet", "-q"} & set(builds[0])
+
+
+@pytest.mark.anyio
+async def test_demo_refuses_a_host_it_does_not_serve() -> None:
+    """The trusted-host layer answers a foreign Host 400, logged with the request's ID."""
+    with structlog.testing.capture_logs() as events:
+        async with demo_client() as client:
+            response = await client.get("/", headers={"host": "evil.example"})
+    assert response.status_code == 400
+    assert response.headers["x-request-id"]
+    access = [event for event in events if event["event"] == "http_request"]
+    assert [(e["status"], e["request_id"]) for e in access] == [
+        (400, response.headers["x-request-id"])
+    ]
+
+
+@pytest.mark.anyio
+async def test_demo_sends_security_headers_with_a_fresh_nonce() -> None:
+    """Every response carries the security headers; the CSP nonce differs per request."""
+    async with demo_client() as client:
+        first, second = await client.get("/"), await client.get("/private")
+    assert first.headers["x-content-type-options"] == "nosniff"
+    assert second.status_code == 401
+    assert second.headers["x-frame-options"] == "DENY"
+    nonces = [
+        re.search(r"'nonce-([^']+)'", response.headers["content-security-policy"])
+        for response in (first, second)
+    ]
+    assert all(nonces)
+    assert nonces[0] is not None
+    assert nonces[1] is not None
+    assert nonces[0].group(1) != nonces[1].group(1)
+    assert "strict-transport-security" not in first.headers  # plain HTTP: no HSTS
+
+
+@pytest.mark.anyio
+async def test_demo_takes_the_client_from_a_local_proxy() -> None:
+    """From 127.0.0.1, X-Forwarded-For and -Proto say who the client is; HSTS then applies."""
+    forwarded = {"x-forwarded-for": "203.0.113.7", "x-forwarded-proto": "https"}
+    with structlog.testing.capture_logs() as events:
+        async with demo_client() as client:
+            response = await client.get("/", headers=forwarded)
+    assert response.json()["try"][0].endswith("https://127.0.0.1:8000/")
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+    access = [event for event in events if event["event"] == "http_request"]
+    assert [event["client"] for event in access] == ["203.0.113.7"]
+
+
+@pytest.fixture
+def demo_behind_tls_proxy(monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The demo module executed afresh with ``DEMO_BEHIND_TLS_PROXY=1``."""
+    monkeypatch.setenv("DEMO_BEHIND_TLS_PROXY", "1")
+    monkeypatch.setenv("DEMO_ALLOWED_HOSTS", "demo.example")
+    spec = importlib.util.spec_from_file_location("demo_tls", REPO / "examples" / "demo.py")
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.anyio
+async def test_demo_behind_a_tls_proxy_redirects_plain_http(demo_behind_tls_proxy: Any) -> None:
+    """DEMO_BEHIND_TLS_PROXY=1: plain HTTP is redirected; what the proxy got over TLS passes."""
+    transport = httpx.ASGITransport(app=demo_behind_tls_proxy.app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://demo.example") as client:
+        plain = await client.get("/raw/?x=1")
+        secure = await client.get("/raw/", headers={"x-forwarded-proto": "https"})
+    assert "HTTPSRedirectMiddleware" in [demo._name(layer) for layer in demo_behind_tls_proxy.STACK]
+    assert (plain.status_code, plain.headers["location"]) == (307, "https://demo.example/raw/?x=1")
+    assert secure.status_code == 200
+    assert secure.text == "hello from a raw ASGI app\n"

@@ -204,6 +204,8 @@ async def test_failing_request_logs_its_traceback_without_credentials(
         path=sample.path,
         query_string=f"token={secret_values['token']}".encode(),
         headers=[
+            # An address the demo's trusted-host layer allows; the other samples ignore it.
+            ("host", "127.0.0.1:8000"),
             ("authorization", f"Bearer {secret_values['bearer']}"),
             ("cookie", f"session={secret_values['session']}"),
             ("x-api-key", secret_values["key"]),

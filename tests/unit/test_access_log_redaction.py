@@ -183,12 +183,14 @@ def test_redact_headers_caps_the_joined_value() -> None:
     [
         (("1.2.3.4", 80), "1.2.3.4:80"),
         (("2001:db8::1", 443), "[2001:db8::1]:443"),
-        (("unix\nsock", 0), "unix\\nsock:0"),
+        (("unix\nsock", 1), "unix\\nsock:1"),
+        (("203.0.113.7", 0), "203.0.113.7"),
+        (("2001:db8::1", 0), "2001:db8::1"),
         (None, None),
         ("1.2.3.4:80", None),
         ((1, 2, 3), None),
     ],
 )
 def test_client_text(client: object, expected: str | None) -> None:
-    """host:port, IPv6 bracketed, escaped; anything but a pair gives ``None``."""
+    """host:port, IPv6 bracketed, escaped; port 0 (unknown) left out; not a pair: ``None``."""
     assert client_text(client) == expected

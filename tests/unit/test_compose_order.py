@@ -19,16 +19,21 @@ from asgi_middleware import (
     CompressionMiddleware,
     CORSMiddleware,
     GZipMiddleware,
+    HTTPSRedirectMiddleware,
     Layer,
     LayerLike,
+    ProxyHeadersMiddleware,
     RequestIDMiddleware,
+    SecurityHeadersMiddleware,
     TimingMiddleware,
+    TrustedHostMiddleware,
     compose,
 )
 from tests.support.server_apps import app
 
 _CORS = Layer(CORSMiddleware, allow_origins=["https://app.example"])
 _AUTH = Layer(AuthenticationMiddleware, backend=BearerTokenBackend(tokens=["t0ken"]))
+_HOSTS = Layer(TrustedHostMiddleware, allowed_hosts=["api.example"])
 
 
 def _quiet(layers: Sequence[LayerLike]) -> None:
@@ -60,6 +65,60 @@ def _quiet(layers: Sequence[LayerLike]) -> None:
             r"the compression layer \(layers\[0\]\) is outside the access_log layer \(layers\[2",
             id="gzip-outside-access-log",
         ),
+        pytest.param(
+            (AccessLogMiddleware, ProxyHeadersMiddleware),
+            r"the access_log layer \(layers\[0\]\) is outside the proxy_headers layer.*"
+            r"proxy's address",
+            id="access-log-outside-proxy-headers",
+        ),
+        pytest.param(
+            (_HOSTS, ProxyHeadersMiddleware),
+            r"the trusted_host layer \(layers\[0\]\) is outside the proxy_headers layer",
+            id="trusted-host-outside-proxy-headers",
+        ),
+        pytest.param(
+            (HTTPSRedirectMiddleware, ProxyHeadersMiddleware),
+            r"the https_redirect layer \(layers\[0\]\) is outside the proxy_headers layer.*"
+            r"redirected for ever",
+            id="https-redirect-outside-proxy-headers",
+        ),
+        pytest.param(
+            (SecurityHeadersMiddleware, ProxyHeadersMiddleware),
+            r"the security_headers layer \(layers\[0\]\) is outside the proxy_headers layer.*"
+            r"HSTS",
+            id="security-headers-outside-proxy-headers",
+        ),
+        pytest.param(
+            (_HOSTS, SecurityHeadersMiddleware),
+            r"the trusted_host layer \(layers\[0\]\) is outside the security_headers layer",
+            id="trusted-host-outside-security-headers",
+        ),
+        pytest.param(
+            (HTTPSRedirectMiddleware, SecurityHeadersMiddleware),
+            r"the https_redirect layer \(layers\[0\]\) is outside the security_headers layer",
+            id="https-redirect-outside-security-headers",
+        ),
+        pytest.param(
+            (_AUTH, SecurityHeadersMiddleware),
+            r"the auth layer \(layers\[0\]\) is outside the security_headers layer",
+            id="auth-outside-security-headers",
+        ),
+        pytest.param(
+            (_HOSTS, AccessLogMiddleware),
+            r"the trusted_host layer \(layers\[0\]\) is outside the access_log layer.*not be "
+            r"logged",
+            id="trusted-host-outside-access-log",
+        ),
+        pytest.param(
+            (HTTPSRedirectMiddleware, AccessLogMiddleware),
+            r"the https_redirect layer \(layers\[0\]\) is outside the access_log layer",
+            id="https-redirect-outside-access-log",
+        ),
+        pytest.param(
+            (_HOSTS, _CORS),
+            r"the trusted_host layer \(layers\[0\]\) is outside the cors layer",
+            id="trusted-host-outside-cors",
+        ),
     ],
 )
 def test_almost_always_wrong_orders_warn(layers: Sequence[LayerLike], match: str) -> None:
@@ -69,12 +128,16 @@ def test_almost_always_wrong_orders_warn(layers: Sequence[LayerLike], match: str
 
 
 def test_recommended_order_is_quiet() -> None:
-    """The documented order (CORS, request ID, access log, timing, auth, compression) is quiet."""
+    """The documented order (docs/composition.md, Recommended order) gives no warning."""
     _quiet(
         (
+            ProxyHeadersMiddleware,
+            SecurityHeadersMiddleware,
             _CORS,
             RequestIDMiddleware,
             AccessLogMiddleware,
+            _HOSTS,
+            HTTPSRedirectMiddleware,
             TimingMiddleware,
             _AUTH,
             CompressionMiddleware,
@@ -99,6 +162,10 @@ def test_right_orders_are_quiet(build: Callable[[], Sequence[Any]]) -> None:
 @pytest.mark.parametrize(
     ("cls", "role"),
     [
+        (ProxyHeadersMiddleware, "proxy_headers"),
+        (SecurityHeadersMiddleware, "security_headers"),
+        (TrustedHostMiddleware, "trusted_host"),
+        (HTTPSRedirectMiddleware, "https_redirect"),
         (CORSMiddleware, "cors"),
         (RequestIDMiddleware, "request_id"),
         (AccessLogMiddleware, "access_log"),

@@ -14,7 +14,19 @@ from asgi_middleware import _kit
 
 PACKAGE = Path(asgi_middleware.__file__).parent
 #: The public middleware packages and modules; each owns its private helpers.
-PUBLIC = ("access_log", "auth", "compose", "compression", "cors", "request_id", "timing")
+PUBLIC = (
+    "access_log",
+    "auth",
+    "compose",
+    "compression",
+    "cors",
+    "https_redirect",
+    "proxy_headers",
+    "request_id",
+    "security_headers",
+    "timing",
+    "trusted_host",
+)
 #: The modules whose ``__all__`` is the public API.
 PUBLIC_MODULES = (
     "asgi_middleware",
@@ -22,6 +34,7 @@ PUBLIC_MODULES = (
     "asgi_middleware.auth.backends",
     "asgi_middleware.auth.jwt",
     "asgi_middleware.request_id.generators",
+    "asgi_middleware.security_headers.csp",
 )
 
 
