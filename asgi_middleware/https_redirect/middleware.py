@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from asgi_middleware._kit.config import option_error, require_int
-from asgi_middleware._kit.origins import (
+from asgi_middleware._kit.hosts import (
     HostPatterns,
     HostProblem,
     read_host,

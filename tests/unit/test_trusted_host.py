@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from asgi_middleware import Receive, Scope, Send
-from asgi_middleware._kit.origins import parse_host_field
+from asgi_middleware._kit.hosts import parse_host_field
 from asgi_middleware.trusted_host import TrustedHostMiddleware
 from tests.support.asgi import (
     Exchange,
