@@ -12,6 +12,7 @@ from __future__ import annotations
 from benchmarks import (
     bench_access_log,
     bench_auth,
+    bench_body_limit,
     bench_compression,
     bench_cors,
     bench_edge_hosts,
@@ -37,4 +38,5 @@ SCENARIOS: tuple[Scenario, ...] = (
     *bench_proxy_headers.SCENARIOS,
     *bench_edge_hosts.SCENARIOS,
     *bench_security_headers.SCENARIOS,
+    *bench_body_limit.SCENARIOS,
 )
