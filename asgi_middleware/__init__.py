@@ -17,6 +17,7 @@ from asgi_middleware.auth import (
     JWTBackend,
     requires,
 )
+from asgi_middleware.body_limit import BodyLimitMiddleware, RequestBodyTooLargeError
 from asgi_middleware.compose import Layer, LayerLike, compose
 from asgi_middleware.compression import CompressionMiddleware, GZipMiddleware
 from asgi_middleware.cors import CORSMiddleware
@@ -35,6 +36,7 @@ __all__ = [
     "AuthenticationMiddleware",
     "BasicAuthBackend",
     "BearerTokenBackend",
+    "BodyLimitMiddleware",
     "CORSMiddleware",
     "CompressionMiddleware",
     "ContentSecurityPolicy",
@@ -46,6 +48,7 @@ __all__ = [
     "Message",
     "ProxyHeadersMiddleware",
     "Receive",
+    "RequestBodyTooLargeError",
     "RequestIDLogFilter",
     "RequestIDMiddleware",
     "Scope",

@@ -107,11 +107,34 @@ class _OrderRule(NamedTuple):
     reason: str
 
 
+# The layers that answer a request by themselves, and what they answer. Each belongs inside
+# CORS (a browser script reads the answer only with CORS headers), the access log (the answer is
+# logged, with its request ID) and the security headers (the answer carries them), SPEC §9.
+_REFUSALS: tuple[tuple[str, str], ...] = (
+    ("trusted_host", "its 400 answers (a bad Host header)"),
+    ("body_limit", "its 413 answers"),
+    ("timeout", "its 504 answers"),
+    ("rate_limit", "its 429 answers"),
+)
+
+
+def _refusal_rules(role: str, answers: str) -> tuple[_OrderRule, ...]:
+    return (
+        _OrderRule(
+            "cors",
+            role,
+            f"{answers} would miss CORS headers, so browsers report a CORS error instead",
+        ),
+        _OrderRule("access_log", role, f"{answers} would not be logged"),
+        _OrderRule("security_headers", role, f"{answers} would leave without the security headers"),
+    )
+
+
 # The ordering mistakes compose warns about (SPEC §9). A middleware class takes part by setting the
 # class attribute ``_compose_role`` (for example "cors"); rules name roles, not classes, so
 # subclasses are covered and this module imports no middleware. Roles: "proxy_headers",
 # "security_headers", "cors", "request_id", "access_log", "trusted_host", "https_redirect",
-# "timing", "auth", "compression".
+# "body_limit", "timeout", "rate_limit", "timing", "auth", "compression".
 ORDER_RULES: tuple[_OrderRule, ...] = (
     _OrderRule(
         "cors",
@@ -151,9 +174,9 @@ ORDER_RULES: tuple[_OrderRule, ...] = (
         "be http",
     ),
     _OrderRule(
-        "security_headers",
-        "trusted_host",
-        "its 400 answers would leave without the security headers",
+        "proxy_headers",
+        "rate_limit",
+        "every client behind the proxy would share the proxy's address, and one bucket",
     ),
     _OrderRule(
         "security_headers",
@@ -167,19 +190,10 @@ ORDER_RULES: tuple[_OrderRule, ...] = (
     ),
     _OrderRule(
         "access_log",
-        "trusted_host",
-        "requests refused for their Host header would not be logged",
-    ),
-    _OrderRule(
-        "access_log",
         "https_redirect",
         "redirected requests would not be logged",
     ),
-    _OrderRule(
-        "cors",
-        "trusted_host",
-        "its 400 answers would miss CORS headers, so browsers report a CORS error instead",
-    ),
+    *(rule for role, answers in _REFUSALS for rule in _refusal_rules(role, answers)),
 )
 
 

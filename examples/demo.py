@@ -36,6 +36,7 @@ from asgi_middleware import (
     AccessLogMiddleware,
     AuthenticationMiddleware,
     BearerTokenBackend,
+    BodyLimitMiddleware,
     CompressionMiddleware,
     ContentSecurityPolicy,
     CORSMiddleware,
@@ -203,7 +204,7 @@ starlette_app = Starlette(
 
 #: The recommended order, outermost first (docs/composition.md): proxy headers, security
 #: headers, CORS, request ID, access log, trusted host, HTTPS redirect (behind a TLS proxy only),
-#: timing, auth, compression.
+#: body limit, timing, auth, compression.
 STACK: tuple[LayerLike, ...] = (
     # Trusts X-Forwarded-For and -Proto from 127.0.0.1 and ::1 (its defaults): a local proxy.
     ProxyHeadersMiddleware,
@@ -226,6 +227,8 @@ STACK: tuple[LayerLike, ...] = (
     AccessLogMiddleware,
     Layer(TrustedHostMiddleware, allowed_hosts=ALLOWED_HOSTS),
     *((HTTPSRedirectMiddleware,) if BEHIND_TLS_PROXY else ()),
+    # The demo's endpoints take no uploads: 64 KiB is plenty for any request it expects.
+    Layer(BodyLimitMiddleware, max_body_size=64 * 1024),
     Layer(TimingMiddleware, timing_allow_origin=list(SPA_ORIGINS)),
     # Anonymous requests go through; /private refuses them itself, with @requires.
     Layer(

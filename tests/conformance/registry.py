@@ -17,6 +17,7 @@ from asgi_middleware import (
     ASGIApp,
     AuthenticationMiddleware,
     BearerTokenBackend,
+    BodyLimitMiddleware,
     CompressionMiddleware,
     ContentSecurityPolicy,
     CORSMiddleware,
@@ -171,5 +172,10 @@ CASES: tuple[Case, ...] = (
             )
         ),
         ((b"X-Forwarded-Proto", b"https"),),
+    ),
+    Case(
+        "body-limit",
+        # The suite's requests carry no Content-Length: every body is counted as the app reads.
+        lambda app: BodyLimitMiddleware(app, max_body_size=1024, websocket_max_message_size=1024),
     ),
 )

@@ -16,6 +16,7 @@ from asgi_middleware import (
     AccessLogMiddleware,
     AuthenticationMiddleware,
     BearerTokenBackend,
+    BodyLimitMiddleware,
     CompressionMiddleware,
     CORSMiddleware,
     GZipMiddleware,
@@ -34,6 +35,7 @@ from tests.support.server_apps import app
 _CORS = Layer(CORSMiddleware, allow_origins=["https://app.example"])
 _AUTH = Layer(AuthenticationMiddleware, backend=BearerTokenBackend(tokens=["t0ken"]))
 _HOSTS = Layer(TrustedHostMiddleware, allowed_hosts=["api.example"])
+_BODY = Layer(BodyLimitMiddleware, max_body_size=1024)
 
 
 def _quiet(layers: Sequence[LayerLike]) -> None:
@@ -115,6 +117,21 @@ def _quiet(layers: Sequence[LayerLike]) -> None:
             id="https-redirect-outside-access-log",
         ),
         pytest.param(
+            (_BODY, AccessLogMiddleware),
+            r"the body_limit layer \(layers\[0\]\) is outside the access_log layer.*413",
+            id="body-limit-outside-access-log",
+        ),
+        pytest.param(
+            (_BODY, _CORS),
+            r"the body_limit layer \(layers\[0\]\) is outside the cors layer",
+            id="body-limit-outside-cors",
+        ),
+        pytest.param(
+            (_BODY, SecurityHeadersMiddleware),
+            r"the body_limit layer \(layers\[0\]\) is outside the security_headers layer",
+            id="body-limit-outside-security-headers",
+        ),
+        pytest.param(
             (_HOSTS, _CORS),
             r"the trusted_host layer \(layers\[0\]\) is outside the cors layer",
             id="trusted-host-outside-cors",
@@ -138,6 +155,7 @@ def test_recommended_order_is_quiet() -> None:
             AccessLogMiddleware,
             _HOSTS,
             HTTPSRedirectMiddleware,
+            _BODY,
             TimingMiddleware,
             _AUTH,
             CompressionMiddleware,
@@ -166,6 +184,7 @@ def test_right_orders_are_quiet(build: Callable[[], Sequence[Any]]) -> None:
         (SecurityHeadersMiddleware, "security_headers"),
         (TrustedHostMiddleware, "trusted_host"),
         (HTTPSRedirectMiddleware, "https_redirect"),
+        (BodyLimitMiddleware, "body_limit"),
         (CORSMiddleware, "cors"),
         (RequestIDMiddleware, "request_id"),
         (AccessLogMiddleware, "access_log"),

@@ -17,6 +17,7 @@ PACKAGE = Path(asgi_middleware.__file__).parent
 PUBLIC = (
     "access_log",
     "auth",
+    "body_limit",
     "compose",
     "compression",
     "cors",
