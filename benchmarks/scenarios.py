@@ -16,6 +16,7 @@ from benchmarks import (
     bench_compression,
     bench_cors,
     bench_edge_hosts,
+    bench_metrics,
     bench_proxy_headers,
     bench_request_id,
     bench_security_headers,
@@ -39,4 +40,5 @@ SCENARIOS: tuple[Scenario, ...] = (
     *bench_edge_hosts.SCENARIOS,
     *bench_security_headers.SCENARIOS,
     *bench_body_limit.SCENARIOS,
+    *bench_metrics.SCENARIOS,
 )
