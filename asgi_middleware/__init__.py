@@ -22,6 +22,12 @@ from asgi_middleware.compose import Layer, LayerLike, compose
 from asgi_middleware.compression import CompressionMiddleware, GZipMiddleware
 from asgi_middleware.cors import CORSMiddleware
 from asgi_middleware.https_redirect import HTTPSRedirectMiddleware
+from asgi_middleware.metrics import (
+    MetricsMiddleware,
+    OpenTelemetryExporter,
+    PrometheusExporter,
+    metrics_app,
+)
 from asgi_middleware.proxy_headers import ProxyHeadersMiddleware
 from asgi_middleware.request_id import RequestIDLogFilter, RequestIDMiddleware, get_request_id
 from asgi_middleware.security_headers import NONCE, ContentSecurityPolicy, SecurityHeadersMiddleware
@@ -46,6 +52,9 @@ __all__ = [
     "Layer",
     "LayerLike",
     "Message",
+    "MetricsMiddleware",
+    "OpenTelemetryExporter",
+    "PrometheusExporter",
     "ProxyHeadersMiddleware",
     "Receive",
     "RequestBodyTooLargeError",
@@ -58,6 +67,7 @@ __all__ = [
     "TrustedHostMiddleware",
     "compose",
     "get_request_id",
+    "metrics_app",
     "record_timing",
     "requires",
 ]

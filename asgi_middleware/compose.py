@@ -108,8 +108,9 @@ class _OrderRule(NamedTuple):
 
 
 # The layers that answer a request by themselves, and what they answer. Each belongs inside
-# CORS (a browser script reads the answer only with CORS headers), the access log (the answer is
-# logged, with its request ID) and the security headers (the answer carries them), SPEC §9.
+# CORS (a browser script reads the answer only with CORS headers), the access log and the metrics
+# (the answer is logged, with its request ID, and counted) and the security headers (the answer
+# carries them), SPEC §9.
 _REFUSALS: tuple[tuple[str, str], ...] = (
     ("trusted_host", "its 400 answers (a bad Host header)"),
     ("body_limit", "its 413 answers"),
@@ -126,6 +127,7 @@ def _refusal_rules(role: str, answers: str) -> tuple[_OrderRule, ...]:
             f"{answers} would miss CORS headers, so browsers report a CORS error instead",
         ),
         _OrderRule("access_log", role, f"{answers} would not be logged"),
+        _OrderRule("metrics", role, f"{answers} would not be counted"),
         _OrderRule("security_headers", role, f"{answers} would leave without the security headers"),
     )
 
@@ -134,7 +136,7 @@ def _refusal_rules(role: str, answers: str) -> tuple[_OrderRule, ...]:
 # class attribute ``_compose_role`` (for example "cors"); rules name roles, not classes, so
 # subclasses are covered and this module imports no middleware. Roles: "proxy_headers",
 # "security_headers", "cors", "request_id", "access_log", "trusted_host", "https_redirect",
-# "body_limit", "timeout", "rate_limit", "timing", "auth", "compression".
+# "body_limit", "timeout", "rate_limit", "metrics", "timing", "auth", "compression".
 ORDER_RULES: tuple[_OrderRule, ...] = (
     _OrderRule(
         "cors",
@@ -172,6 +174,21 @@ ORDER_RULES: tuple[_OrderRule, ...] = (
         "security_headers",
         "HSTS would never be sent behind a proxy that terminates TLS: the scheme would still "
         "be http",
+    ),
+    _OrderRule(
+        "proxy_headers",
+        "metrics",
+        "url.scheme would be the proxy's scheme, not the client's",
+    ),
+    _OrderRule(
+        "metrics",
+        "compression",
+        "the response body size would count the uncompressed body, not the bytes on the wire",
+    ),
+    _OrderRule(
+        "metrics",
+        "auth",
+        "its 401 and 403 answers would not be counted",
     ),
     _OrderRule(
         "proxy_headers",
@@ -253,6 +270,7 @@ def compose(app: ASGIApp, *layers: LayerLike) -> ASGIApp:
     require_callable("app", app)
     specs = [_resolve(index, layer, app) for index, layer in enumerate(layers)]
     _check_order([spec.role for spec in specs], ORDER_RULES)
+    app = _wrap_innermost(app, specs)
     for index in range(len(specs) - 1, -1, -1):
         factory, args, kwargs, _ = specs[index]
         wrapped = factory(app, *args, **kwargs)
@@ -260,6 +278,24 @@ def compose(app: ASGIApp, *layers: LayerLike) -> ASGIApp:
             msg = f"layers[{index}] must return an ASGI app, got {wrapped!r} from {_name(factory)}"
             raise TypeError(msg)
         app = wrapped
+    return app
+
+
+def _wrap_innermost(app: ASGIApp, specs: Sequence[_Spec]) -> ASGIApp:
+    """Apply the app wrappers the layers ask for, once each, directly around ``app``.
+
+    A middleware class that must see what the app leaves in the scope it receives (the metrics
+    layer reads the route a router matched) names a wrapper in its ``_compose_app_wrapper``
+    class attribute; the layers in between pass new scope dicts inward, so only a wrapper
+    around the app itself can see that scope.
+    """
+    wrappers: list[Callable[[ASGIApp], ASGIApp]] = []
+    for spec in specs:
+        wrapper = getattr(spec.factory, "_compose_app_wrapper", None) if spec.role else None
+        if wrapper is not None and wrapper not in wrappers:
+            wrappers.append(wrapper)
+    for wrapper in wrappers:
+        app = wrapper(app)
     return app
 
 

@@ -25,6 +25,7 @@ from collections.abc import AsyncIterator
 
 import anyio
 import structlog
+from prometheus_client import CollectorRegistry
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, StreamingResponse
@@ -43,6 +44,8 @@ from asgi_middleware import (
     HTTPSRedirectMiddleware,
     Layer,
     LayerLike,
+    MetricsMiddleware,
+    PrometheusExporter,
     ProxyHeadersMiddleware,
     Receive,
     RequestIDMiddleware,
@@ -53,6 +56,7 @@ from asgi_middleware import (
     TrustedHostMiddleware,
     compose,
     get_request_id,
+    metrics_app,
     record_timing,
     requires,
 )
@@ -65,6 +69,8 @@ ALLOWED_HOSTS = tuple(
     for host in os.environ.get("DEMO_ALLOWED_HOSTS", "localhost,127.0.0.1,[::1]").split(",")
     if host.strip()
 )
+#: The Prometheus registry the metrics layer records into and /metrics serves.
+REGISTRY = CollectorRegistry()
 #: Whether a TLS-terminating proxy stands in front: then plain HTTP is redirected to HTTPS.
 BEHIND_TLS_PROXY = os.environ.get("DEMO_BEHIND_TLS_PROXY", "") == "1"
 #: A made-up bearer token for ``/private``; a real service loads secrets from its environment.
@@ -97,6 +103,7 @@ ENDPOINTS = {
     "/private": "401 with a WWW-Authenticate challenge, unless you send the demo's bearer token",
     "/raw/": "a raw ASGI app mounted in the Starlette app, behind the same stack",
     "/ws": "a WebSocket echo; its Origin is checked by the CORS layer",
+    "/metrics": "Prometheus metrics of every request, by route template (not itself counted)",
 }
 
 
@@ -198,13 +205,14 @@ starlette_app = Starlette(
         Route("/boom", boom),
         Route("/private", private),
         Mount("/raw", app=raw_app),
+        Route("/metrics", metrics_app(REGISTRY)),
         WebSocketRoute("/ws", echo),
     ],
 )
 
 #: The recommended order, outermost first (docs/composition.md): proxy headers, security
-#: headers, CORS, request ID, access log, trusted host, HTTPS redirect (behind a TLS proxy only),
-#: body limit, timing, auth, compression.
+#: headers, CORS, request ID, access log, metrics, trusted host, HTTPS redirect (behind a TLS
+#: proxy only), body limit, timing, auth, compression.
 STACK: tuple[LayerLike, ...] = (
     # Trusts X-Forwarded-For and -Proto from 127.0.0.1 and ::1 (its defaults): a local proxy.
     ProxyHeadersMiddleware,
@@ -225,6 +233,8 @@ STACK: tuple[LayerLike, ...] = (
     ),
     RequestIDMiddleware,
     AccessLogMiddleware,
+    # Counted into the demo's own registry, which /metrics serves.
+    Layer(MetricsMiddleware, exporters=PrometheusExporter(registry=REGISTRY)),
     Layer(TrustedHostMiddleware, allowed_hosts=ALLOWED_HOSTS),
     *((HTTPSRedirectMiddleware,) if BEHIND_TLS_PROXY else ()),
     # The demo's endpoints take no uploads: 64 KiB is plenty for any request it expects.

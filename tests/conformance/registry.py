@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from unittest import mock
 
+from prometheus_client import CollectorRegistry
+
 from asgi_middleware import (
     NONCE,
     AccessLogMiddleware,
@@ -24,6 +26,8 @@ from asgi_middleware import (
     GZipMiddleware,
     HTTPSRedirectMiddleware,
     Layer,
+    MetricsMiddleware,
+    PrometheusExporter,
     ProxyHeadersMiddleware,
     Receive,
     RequestIDMiddleware,
@@ -177,5 +181,12 @@ CASES: tuple[Case, ...] = (
         "body-limit",
         # The suite's requests carry no Content-Length: every body is counted as the app reads.
         lambda app: BodyLimitMiddleware(app, max_body_size=1024, websocket_max_message_size=1024),
+    ),
+    Case(
+        "metrics",
+        # A registry of its own per middleware: the checks build many, and names must not clash.
+        lambda app: MetricsMiddleware(
+            app, exporters=PrometheusExporter(registry=CollectorRegistry())
+        ),
     ),
 )

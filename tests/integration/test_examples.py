@@ -331,3 +331,31 @@ async def test_demo_behind_a_tls_proxy_redirects_plain_http(demo_behind_tls_prox
     assert (plain.status_code, plain.headers["location"]) == (307, "https://demo.example/raw/?x=1")
     assert secure.status_code == 200
     assert secure.text == "hello from a raw ASGI app\n"
+
+
+@pytest.mark.anyio
+async def test_demo_metrics_count_requests_by_route_template() -> None:
+    """/metrics serves the demo's own registry: requests by route template, itself not counted."""
+    before = demo.REGISTRY.get_sample_value(
+        "http_server_request_duration_seconds_count",
+        {
+            "http_request_method": "GET",
+            "http_route": "/private",
+            "http_response_status_code": "401",
+            "url_scheme": "http",
+            "network_protocol_version": "1.1",
+            "error_type": "",
+        },
+    )
+    async with demo_client() as client:
+        await client.get("/private")
+        scrape = await client.get("/metrics")
+    assert scrape.status_code == 200
+    line = (
+        'http_server_request_duration_seconds_count{error_type="",http_request_method="GET",'
+        'http_response_status_code="401",http_route="/private",network_protocol_version="1.1",'
+        'url_scheme="http"} '
+    )
+    counted = [row for row in scrape.text.splitlines() if row.startswith(line)]
+    assert counted == [f"{line}{(before or 0) + 1.0}"]
+    assert 'http_route="/metrics"' not in scrape.text

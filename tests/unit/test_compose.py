@@ -316,3 +316,37 @@ def test_compose_checks_order_with_each_layer_role(monkeypatch: pytest.MonkeyPat
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         compose(endpoint, Cors, Auth)
+
+
+def innermost(app: ASGIApp) -> ASGIApp:
+    """An app wrapper a layer asks compose for: logs "inner", then calls the app."""
+    return Recorder(app, "inner")
+
+
+class Watcher(Recorder):
+    """A layer with a role that asks for ``innermost`` around the app."""
+
+    _compose_role = "watcher"
+    _compose_app_wrapper = staticmethod(innermost)
+
+
+@pytest.mark.anyio
+async def test_compose_wraps_the_app_once_for_the_layers_that_ask() -> None:
+    """Two layers asking for one app wrapper get it once, directly around the app."""
+    DEFAULT_LOG.clear()
+    app = compose(endpoint, Layer(Watcher, "W1"), Recorder, Layer(Watcher, "W2"))
+    await run(app, http_scope())
+    assert DEFAULT_LOG == ["W1", "A", "W2", "inner"]
+
+
+@pytest.mark.anyio
+async def test_compose_ignores_the_attribute_on_a_layer_without_a_role() -> None:
+    """Only a middleware class with a role is asked; a plain callable's attribute is not read."""
+
+    def plain(app: ASGIApp) -> ASGIApp:
+        return Recorder(app, "plain")
+
+    plain.__dict__["_compose_app_wrapper"] = innermost
+    DEFAULT_LOG.clear()
+    await run(compose(endpoint, plain), http_scope())
+    assert DEFAULT_LOG == ["plain"]

@@ -11,6 +11,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
 
 from asgi_middleware import (
     AccessLogMiddleware,
@@ -23,6 +24,8 @@ from asgi_middleware import (
     HTTPSRedirectMiddleware,
     Layer,
     LayerLike,
+    MetricsMiddleware,
+    PrometheusExporter,
     ProxyHeadersMiddleware,
     RequestIDMiddleware,
     SecurityHeadersMiddleware,
@@ -36,6 +39,7 @@ _CORS = Layer(CORSMiddleware, allow_origins=["https://app.example"])
 _AUTH = Layer(AuthenticationMiddleware, backend=BearerTokenBackend(tokens=["t0ken"]))
 _HOSTS = Layer(TrustedHostMiddleware, allowed_hosts=["api.example"])
 _BODY = Layer(BodyLimitMiddleware, max_body_size=1024)
+_METRICS = Layer(MetricsMiddleware, exporters=PrometheusExporter(registry=CollectorRegistry()))
 
 
 def _quiet(layers: Sequence[LayerLike]) -> None:
@@ -132,6 +136,26 @@ def _quiet(layers: Sequence[LayerLike]) -> None:
             id="body-limit-outside-security-headers",
         ),
         pytest.param(
+            (_BODY, _METRICS),
+            r"the body_limit layer \(layers\[0\]\) is outside the metrics layer.*not be counted",
+            id="body-limit-outside-metrics",
+        ),
+        pytest.param(
+            (_AUTH, _METRICS),
+            r"the auth layer \(layers\[0\]\) is outside the metrics layer",
+            id="auth-outside-metrics",
+        ),
+        pytest.param(
+            (CompressionMiddleware, _METRICS),
+            r"the compression layer \(layers\[0\]\) is outside the metrics layer.*uncompressed",
+            id="compression-outside-metrics",
+        ),
+        pytest.param(
+            (_METRICS, ProxyHeadersMiddleware),
+            r"the metrics layer \(layers\[0\]\) is outside the proxy_headers layer",
+            id="metrics-outside-proxy-headers",
+        ),
+        pytest.param(
             (_HOSTS, _CORS),
             r"the trusted_host layer \(layers\[0\]\) is outside the cors layer",
             id="trusted-host-outside-cors",
@@ -153,6 +177,7 @@ def test_recommended_order_is_quiet() -> None:
             _CORS,
             RequestIDMiddleware,
             AccessLogMiddleware,
+            _METRICS,
             _HOSTS,
             HTTPSRedirectMiddleware,
             _BODY,
@@ -185,6 +210,7 @@ def test_right_orders_are_quiet(build: Callable[[], Sequence[Any]]) -> None:
         (TrustedHostMiddleware, "trusted_host"),
         (HTTPSRedirectMiddleware, "https_redirect"),
         (BodyLimitMiddleware, "body_limit"),
+        (MetricsMiddleware, "metrics"),
         (CORSMiddleware, "cors"),
         (RequestIDMiddleware, "request_id"),
         (AccessLogMiddleware, "access_log"),

@@ -22,6 +22,7 @@ PUBLIC = (
     "compression",
     "cors",
     "https_redirect",
+    "metrics",
     "proxy_headers",
     "request_id",
     "security_headers",
