@@ -21,6 +21,7 @@ from benchmarks import (
     bench_request_id,
     bench_security_headers,
     bench_stack,
+    bench_timeout,
     bench_timing,
 )
 from benchmarks.common import NO_BODY, http_scope, make_app
@@ -40,5 +41,6 @@ SCENARIOS: tuple[Scenario, ...] = (
     *bench_edge_hosts.SCENARIOS,
     *bench_security_headers.SCENARIOS,
     *bench_body_limit.SCENARIOS,
+    *bench_timeout.SCENARIOS,
     *bench_metrics.SCENARIOS,
 )

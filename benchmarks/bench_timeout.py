@@ -1,0 +1,151 @@
+"""Timeout scenario: our TimeoutMiddleware next to the event loop's own timer, hand-written.
+
+No maintained timeout middleware exists to compare with (issue 13), so the reference is a
+**floor**: the least any response deadline can do under asyncio, one ``loop.call_later`` handle
+per request that cancels the request's task, cancelled again when the app returns. It sends no
+504 and tells no cancellation apart; ours does both, and stops its timer when the response
+starts. The ``asyncio.timeout`` row (Python 3.11+) is the standard library's context manager
+doing the floor's job, for scale.
+
+The app answers at once, as nearly every request does: what is timed is the cost of arming and
+disarming the deadline. A probe counts the timers each row arms per request (patching the loop's
+``call_at``, which ``call_later`` goes through), so a row that armed none, a no-op, would show.
+
+The driver runs every scenario in one asyncio loop (``asyncio.run``), so there is no trio row:
+under trio the deadline is a ``trio.CancelScope``, trio's own mechanism, with nothing smaller to
+compare it with.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping
+from typing import Any
+
+from asgi_middleware.timeout import TimeoutMiddleware
+from benchmarks.checks import expect
+from benchmarks.common import NO_BODY, OK_APP, OK_BODY, http_scope
+from benchmarks.model import ASGIApp, Message, Scenario, Scope, Variant
+
+#: Seconds: a deadline no benchmark request comes near.
+TIMEOUT = 30.0
+
+
+class LoopTimerFloor:
+    """The floor: one timer handle per request that cancels the task, nothing more."""
+
+    __slots__ = ("app", "timeout")
+
+    def __init__(self, app: ASGIApp, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        """Run the app under a ``loop.call_later(timeout, task.cancel)`` handle."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        task = asyncio.current_task()
+        if task is None:
+            msg = "no task to cancel"
+            raise RuntimeError(msg)
+        handle = task.get_loop().call_later(self.timeout, task.cancel)
+        try:
+            await self.app(scope, receive, send)
+        finally:
+            handle.cancel()
+
+
+class AsyncioTimeout:
+    """``async with asyncio.timeout(...)`` around the app (Python 3.11+)."""
+
+    __slots__ = ("app", "timeout")
+
+    def __init__(self, app: ASGIApp, timeout: float) -> None:
+        self.app = app
+        self.timeout = timeout
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        """Run the app inside ``asyncio.timeout``."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        async with asyncio.timeout(self.timeout):  # type: ignore[attr-defined,unused-ignore]
+            await self.app(scope, receive, send)
+
+
+def floor(app: ASGIApp) -> ASGIApp:
+    """Wrap ``app`` in the hand-written loop-timer floor."""
+    return LoopTimerFloor(app, TIMEOUT)
+
+
+def asyncio_timeout(app: ASGIApp) -> ASGIApp:
+    """Wrap ``app`` in ``asyncio.timeout``."""
+    return AsyncioTimeout(app, TIMEOUT)
+
+
+def ours(app: ASGIApp) -> ASGIApp:
+    """Wrap ``app`` in our TimeoutMiddleware with the same deadline."""
+    return TimeoutMiddleware(app, timeout=TIMEOUT)
+
+
+async def timers_probe(
+    app: ASGIApp, scope: Scope, request: tuple[Message, ...]
+) -> Mapping[str, str]:
+    """Serve one request counting the timers armed (``loop.call_at``) and the tasks started."""
+    loop = asyncio.get_running_loop()
+    armed: list[float] = []
+    started: list[object] = []
+    call_at, create_task = loop.call_at, loop.create_task
+
+    def counting_call_at(when: float, callback: Any, *args: Any, **kwargs: Any) -> Any:
+        armed.append(when)
+        return call_at(when, callback, *args, **kwargs)
+
+    def counting_create_task(coro: Any, **kwargs: Any) -> Any:
+        started.append(coro)
+        return create_task(coro, **kwargs)
+
+    messages = iter((*request, {"type": "http.disconnect"}))
+
+    async def receive() -> Message:
+        return dict(next(messages))
+
+    async def send(message: Message) -> None:
+        """Drop the message."""
+
+    loop.call_at = counting_call_at  # type: ignore[method-assign,assignment]
+    loop.create_task = counting_create_task  # type: ignore[method-assign]
+    try:
+        await app(scope, receive, send)
+    finally:
+        del loop.call_at, loop.create_task
+    return {"timers armed": str(len(armed)), "tasks started": str(len(started))}
+
+
+#: The app's own answer, unchanged: a request answered in time passes untouched.
+PASSED = expect(body=OK_BODY)
+
+_VARIANTS = (
+    Variant("loop-timer-floor", floor, PASSED, "call_later(timeout, task.cancel), no 504"),
+    *(
+        (Variant("asyncio.timeout", asyncio_timeout, PASSED, "standard library, no 504"),)
+        if hasattr(asyncio, "timeout")
+        else ()
+    ),
+    Variant("asgi-middleware", ours, PASSED, "timeout=30"),
+)
+
+SCENARIOS: tuple[Scenario, ...] = (
+    Scenario(
+        name="timeout",
+        description="GET answered at once under a 30 s response deadline",
+        app=OK_APP,
+        scope=http_scope("GET", "/api/items", ()),
+        request=NO_BODY,
+        bare_check=PASSED,
+        reference="loop-timer-floor",
+        variants=_VARIANTS,
+        probe=timers_probe,
+    ),
+)
