@@ -31,6 +31,7 @@ from asgi_middleware.metrics import (
 from asgi_middleware.proxy_headers import ProxyHeadersMiddleware
 from asgi_middleware.request_id import RequestIDLogFilter, RequestIDMiddleware, get_request_id
 from asgi_middleware.security_headers import NONCE, ContentSecurityPolicy, SecurityHeadersMiddleware
+from asgi_middleware.timeout import TimeoutMiddleware
 from asgi_middleware.timing import TimingMiddleware, record_timing
 from asgi_middleware.trusted_host import TrustedHostMiddleware
 
@@ -63,6 +64,7 @@ __all__ = [
     "Scope",
     "SecurityHeadersMiddleware",
     "Send",
+    "TimeoutMiddleware",
     "TimingMiddleware",
     "TrustedHostMiddleware",
     "compose",

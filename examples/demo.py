@@ -52,6 +52,7 @@ from asgi_middleware import (
     Scope,
     SecurityHeadersMiddleware,
     Send,
+    TimeoutMiddleware,
     TimingMiddleware,
     TrustedHostMiddleware,
     compose,
@@ -212,7 +213,7 @@ starlette_app = Starlette(
 
 #: The recommended order, outermost first (docs/composition.md): proxy headers, security
 #: headers, CORS, request ID, access log, metrics, trusted host, HTTPS redirect (behind a TLS
-#: proxy only), body limit, timing, auth, compression.
+#: proxy only), body limit, timing, timeout, auth, compression.
 STACK: tuple[LayerLike, ...] = (
     # Trusts X-Forwarded-For and -Proto from 127.0.0.1 and ::1 (its defaults): a local proxy.
     ProxyHeadersMiddleware,
@@ -240,6 +241,8 @@ STACK: tuple[LayerLike, ...] = (
     # The demo's endpoints take no uploads: 64 KiB is plenty for any request it expects.
     Layer(BodyLimitMiddleware, max_body_size=64 * 1024),
     Layer(TimingMiddleware, timing_allow_origin=list(SPA_ORIGINS)),
+    # No endpoint of the demo should take 5 s to start answering; /stream then streams on.
+    Layer(TimeoutMiddleware, timeout=5),
     # Anonymous requests go through; /private refuses them itself, with @requires.
     Layer(
         AuthenticationMiddleware,

@@ -34,6 +34,7 @@ from asgi_middleware import (
     Scope,
     SecurityHeadersMiddleware,
     Send,
+    TimeoutMiddleware,
     TimingMiddleware,
     TrustedHostMiddleware,
     compose,
@@ -188,5 +189,10 @@ CASES: tuple[Case, ...] = (
         lambda app: MetricsMiddleware(
             app, exporters=PrometheusExporter(registry=CollectorRegistry())
         ),
+    ),
+    Case(
+        "timeout",
+        # Deadlines far beyond the checks' own: every request runs the armed path to the end.
+        lambda app: TimeoutMiddleware(app, timeout=5, total_timeout=10),
     ),
 )

@@ -29,6 +29,7 @@ from asgi_middleware import (
     ProxyHeadersMiddleware,
     RequestIDMiddleware,
     SecurityHeadersMiddleware,
+    TimeoutMiddleware,
     TimingMiddleware,
     TrustedHostMiddleware,
     compose,
@@ -39,6 +40,7 @@ _CORS = Layer(CORSMiddleware, allow_origins=["https://app.example"])
 _AUTH = Layer(AuthenticationMiddleware, backend=BearerTokenBackend(tokens=["t0ken"]))
 _HOSTS = Layer(TrustedHostMiddleware, allowed_hosts=["api.example"])
 _BODY = Layer(BodyLimitMiddleware, max_body_size=1024)
+_TIMEOUT = Layer(TimeoutMiddleware, timeout=30)
 _METRICS = Layer(MetricsMiddleware, exporters=PrometheusExporter(registry=CollectorRegistry()))
 
 
@@ -156,6 +158,16 @@ def _quiet(layers: Sequence[LayerLike]) -> None:
             id="metrics-outside-proxy-headers",
         ),
         pytest.param(
+            (_TIMEOUT, AccessLogMiddleware),
+            r"the timeout layer \(layers\[0\]\) is outside the access_log layer.*504",
+            id="timeout-outside-access-log",
+        ),
+        pytest.param(
+            (_TIMEOUT, _CORS),
+            r"the timeout layer \(layers\[0\]\) is outside the cors layer",
+            id="timeout-outside-cors",
+        ),
+        pytest.param(
             (_HOSTS, _CORS),
             r"the trusted_host layer \(layers\[0\]\) is outside the cors layer",
             id="trusted-host-outside-cors",
@@ -182,6 +194,7 @@ def test_recommended_order_is_quiet() -> None:
             HTTPSRedirectMiddleware,
             _BODY,
             TimingMiddleware,
+            _TIMEOUT,
             _AUTH,
             CompressionMiddleware,
         )
@@ -211,6 +224,7 @@ def test_right_orders_are_quiet(build: Callable[[], Sequence[Any]]) -> None:
         (HTTPSRedirectMiddleware, "https_redirect"),
         (BodyLimitMiddleware, "body_limit"),
         (MetricsMiddleware, "metrics"),
+        (TimeoutMiddleware, "timeout"),
         (CORSMiddleware, "cors"),
         (RequestIDMiddleware, "request_id"),
         (AccessLogMiddleware, "access_log"),

@@ -26,6 +26,7 @@ PUBLIC = (
     "proxy_headers",
     "request_id",
     "security_headers",
+    "timeout",
     "timing",
     "trusted_host",
 )
