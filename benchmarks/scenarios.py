@@ -18,6 +18,7 @@ from benchmarks import (
     bench_edge_hosts,
     bench_metrics,
     bench_proxy_headers,
+    bench_rate_limit,
     bench_request_id,
     bench_security_headers,
     bench_stack,
@@ -43,4 +44,5 @@ SCENARIOS: tuple[Scenario, ...] = (
     *bench_body_limit.SCENARIOS,
     *bench_timeout.SCENARIOS,
     *bench_metrics.SCENARIOS,
+    *bench_rate_limit.SCENARIOS,
 )

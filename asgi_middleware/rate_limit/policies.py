@@ -1,0 +1,181 @@
+"""The rate-limit policy value, ``RateLimit``, and what a store decides for it, ``Decision``."""
+
+from __future__ import annotations
+
+import math
+import re
+from collections.abc import Sequence
+from typing import Literal, NamedTuple
+
+from asgi_middleware._kit.config import option_error, require_int, require_strings, require_token
+from asgi_middleware._kit.paths import PathMatcher
+from asgi_middleware._kit.types import Scope
+
+__all__ = ["ALGORITHMS", "Decision", "RateLimit"]
+
+#: The algorithms a policy may use.
+ALGORITHMS = ("gcra", "sliding-window")
+# A name is an sf-token (it is sent as an sf-string, RFC 8941 §3.3.3) and safe in a store key:
+# no quote, no backslash, no "{", "}" or ":" (the Redis key layout, stores.py).
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.\-]{0,63}")
+_NAME_RULE = "1 to 64 letters, digits, '_', '.' or '-', starting with a letter"
+# The shortest interval between two requests at a policy's sustained rate: GCRA's tolerance
+# (_algorithms.EPSILON, 1 µs) must stay far below it for its counts to be exact.
+_MIN_INTERVAL = 1e-5
+
+
+class Decision(NamedTuple):
+    """What one policy decided for one request, from one atomic step of the store.
+
+    Attributes:
+        allowed: Whether this policy admits the request. The request goes on only when every
+            policy that applies admits it, and only then does any of them consume.
+        remaining: Units still available now, after this request (and before it when it was
+            not admitted): how many more requests of cost 1 the policy would admit at once.
+        reset_after: Seconds until the policy's quota is fully available again.
+        retry_after: Seconds until the request would be admitted, ``0.0`` when it is; never
+            earlier than the moment the store would really admit it.
+
+    Added in version 0.1.0.
+    """
+
+    allowed: bool
+    remaining: int
+    reset_after: float
+    retry_after: float
+
+
+def _require_window(value: object) -> float:
+    rule = "a positive, finite number of seconds"
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise option_error(TypeError, "window", rule, value)
+    if not (math.isfinite(value) and value > 0):
+        raise option_error(ValueError, "window", rule, value)
+    return float(value)
+
+
+class RateLimit:
+    """A named policy: ``quota`` requests per ``window`` seconds, with a ``burst``.
+
+    Args:
+        name: Names the policy in the ``RateLimit`` headers and in the store's keys: 1 to 64
+            letters, digits, ``_``, ``.`` or ``-``, starting with a letter. Two policies with
+            the same name share their state in a store, so give each policy its own.
+        quota: Requests admitted per ``window`` at the sustained rate.
+        window: The window, in seconds (an ``int`` or a ``float``).
+        burst: GCRA only: how many requests may arrive at once (the bucket's capacity).
+            ``None`` (the default) is ``quota``. The sliding window has no burst of its own.
+        algorithm: ``"gcra"`` (the default: one timestamp per key, smooth, with the exact bound
+            ``burst + floor(L / interval)`` over any interval of ``L`` seconds) or
+            ``"sliding-window"`` (at most ``quota`` per fixed window, at most
+            ``2 * quota - 1`` over any ``window`` seconds); see the docs' "Choosing an
+            algorithm".
+        methods: The request methods the policy applies to (``["POST"]``), in any case;
+            ``None`` (the default) is every method. A WebSocket handshake is a ``GET``.
+        paths: The paths the policy applies to, anchored at the start and relative to
+            ``root_path``: ``"/login"`` (exactly), ``"/api/*"`` (``/api`` and below);
+            ``None`` (the default) is every path.
+
+    Attributes:
+        interval: ``window / quota``: the seconds between two requests at the sustained rate.
+        capacity: The most units the policy admits at once: ``burst`` for GCRA, ``quota``
+            for the sliding window.
+
+    Raises:
+        TypeError: An option of the wrong type (a bare ``str`` for ``methods`` or ``paths``).
+        ValueError: A bad name, a quota or burst below 1, a window that is not a positive
+            finite number, a ``burst`` with the sliding window, more than 100,000 requests per
+            second, an empty list of methods or paths, or a bad method or path pattern.
+
+    Example:
+        ```python
+        RateLimit("per-second", 10, 1, burst=20)
+        RateLimit("logins", 5, 60, methods=["POST"], paths=["/login"])
+        ```
+
+    Added in version 0.1.0.
+    """
+
+    __slots__ = (
+        "_matcher",
+        "algorithm",
+        "burst",
+        "capacity",
+        "interval",
+        "methods",
+        "name",
+        "paths",
+        "quota",
+        "window",
+    )
+
+    def __init__(
+        self,
+        name: str,
+        quota: int,
+        window: float,
+        *,
+        burst: int | None = None,
+        algorithm: Literal["gcra", "sliding-window"] = "gcra",
+        methods: Sequence[str] | None = None,
+        paths: Sequence[str] | None = None,
+    ) -> None:
+        if not isinstance(name, str):
+            raise option_error(TypeError, "name", "a str", name)
+        if _NAME.fullmatch(name) is None:
+            raise option_error(ValueError, "name", _NAME_RULE, name)
+        self.name = name
+        self.quota = require_int("quota", quota, minimum=1)
+        self.window = _require_window(window)
+        if not isinstance(algorithm, str):
+            raise option_error(TypeError, "algorithm", "a str", algorithm)
+        if algorithm not in ALGORITHMS:
+            raise option_error(ValueError, "algorithm", "'gcra' or 'sliding-window'", algorithm)
+        self.algorithm: Literal["gcra", "sliding-window"] = algorithm
+        if burst is not None and algorithm != "gcra":
+            hint = "; the sliding window admits quota per window, without a burst of its own"
+            raise option_error(ValueError, "burst", "None with 'sliding-window'", burst, hint)
+        self.burst = self.quota if burst is None else require_int("burst", burst, minimum=1)
+        self.interval = self.window / self.quota
+        self.capacity = self.burst if algorithm == "gcra" else self.quota
+        if self.interval < _MIN_INTERVAL:
+            rule = "at most 100000 per second of window"
+            rate = self.quota / self.window
+            hint = f"; {self.quota} per {self.window:g} s is {rate:g} per second"
+            raise option_error(ValueError, "quota", rule, quota, hint)
+        self.methods: frozenset[str] | None = None
+        if methods is not None:
+            listed = require_strings("methods", methods, require_token)
+            if not listed:
+                hint = "; pass None for every method"
+                raise option_error(ValueError, "methods", "a non-empty list", methods, hint)
+            self.methods = frozenset(method.upper() for method in listed)
+        self.paths: tuple[str, ...] | None = None
+        self._matcher: PathMatcher | None = None
+        if paths is not None:
+            self._matcher = PathMatcher("paths", paths)
+            self.paths = require_strings("paths", paths)
+            if not self.paths:
+                hint = "; pass None for every path"
+                raise option_error(ValueError, "paths", "a non-empty list", paths, hint)
+
+    def __repr__(self) -> str:
+        options = [f"{self.name!r}", str(self.quota), f"{self.window:g}"]
+        if self.burst != self.quota:
+            options.append(f"burst={self.burst}")
+        if self.algorithm != "gcra":
+            options.append(f"algorithm={self.algorithm!r}")
+        if self.methods is not None:
+            options.append(f"methods={sorted(self.methods)!r}")
+        if self.paths is not None:
+            options.append(f"paths={list(self.paths)!r}")
+        return f"RateLimit({', '.join(options)})"
+
+    def applies(self, scope: Scope) -> bool:
+        """Whether the policy applies to the request of ``scope`` (its method and path).
+
+        A WebSocket handshake counts as a ``GET``.
+        """
+        if self.methods is not None and scope.get("method", "GET") not in self.methods:
+            return False
+        return self._matcher is None or self._matcher.matches(scope)
