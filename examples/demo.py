@@ -47,6 +47,8 @@ from asgi_middleware import (
     MetricsMiddleware,
     PrometheusExporter,
     ProxyHeadersMiddleware,
+    RateLimit,
+    RateLimitMiddleware,
     Receive,
     RequestIDMiddleware,
     Scope,
@@ -213,7 +215,7 @@ starlette_app = Starlette(
 
 #: The recommended order, outermost first (docs/composition.md): proxy headers, security
 #: headers, CORS, request ID, access log, metrics, trusted host, HTTPS redirect (behind a TLS
-#: proxy only), body limit, timing, timeout, auth, compression.
+#: proxy only), body limit, timing, timeout, auth, rate limit, compression.
 STACK: tuple[LayerLike, ...] = (
     # Trusts X-Forwarded-For and -Proto from 127.0.0.1 and ::1 (its defaults): a local proxy.
     ProxyHeadersMiddleware,
@@ -249,6 +251,8 @@ STACK: tuple[LayerLike, ...] = (
         backend=BearerTokenBackend(tokens=[DEMO_TOKEN]),
         allow_anonymous=True,
     ),
+    # 10 requests a second per client, up to 20 at once: every response says how many are left.
+    Layer(RateLimitMiddleware, limits=[RateLimit("demo", 10, 1, burst=20)]),
     CompressionMiddleware,
 )
 

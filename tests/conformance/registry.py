@@ -7,6 +7,7 @@ exercise its transforming path and not only its pass-through.
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from dataclasses import dataclass
 from unittest import mock
@@ -29,6 +30,8 @@ from asgi_middleware import (
     MetricsMiddleware,
     PrometheusExporter,
     ProxyHeadersMiddleware,
+    RateLimit,
+    RateLimitMiddleware,
     Receive,
     RequestIDMiddleware,
     Scope,
@@ -74,6 +77,12 @@ def fixed_nonce(app: ASGIApp) -> ASGIApp:
             await app(scope, receive, send)
 
     return fixed
+
+
+def _fresh_keys() -> Callable[[Scope], str]:
+    """A rate-limit key function that gives every request a key of its own."""
+    counter = itertools.count()
+    return lambda _scope: f"request-{next(counter)}"
 
 
 @dataclass(frozen=True)
@@ -194,5 +203,16 @@ CASES: tuple[Case, ...] = (
         "timeout",
         # Deadlines far beyond the checks' own: every request runs the armed path to the end.
         lambda app: TimeoutMiddleware(app, timeout=5, total_timeout=10),
+    ),
+    Case(
+        "rate-limit",
+        # A fresh key per request: the suite compares two responses byte for byte, and with one
+        # key the remaining count would differ between them.
+        lambda app: RateLimitMiddleware(
+            app,
+            limits=[RateLimit("conformance", 100, 60)],
+            key=_fresh_keys(),
+            legacy_headers=True,
+        ),
     ),
 )

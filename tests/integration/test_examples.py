@@ -359,3 +359,12 @@ async def test_demo_metrics_count_requests_by_route_template() -> None:
     counted = [row for row in scrape.text.splitlines() if row.startswith(line)]
     assert counted == [f"{line}{(before or 0) + 1.0}"]
     assert 'http_route="/metrics"' not in scrape.text
+
+
+@pytest.mark.anyio
+async def test_demo_says_how_many_requests_are_left() -> None:
+    """Every response carries the demo policy's RateLimit fields."""
+    async with demo_client() as client:
+        response = await client.get("/raw/")
+    assert response.headers["ratelimit-policy"] == '"demo";q=10;w=1'
+    assert response.headers["ratelimit"].startswith('"demo";r=')

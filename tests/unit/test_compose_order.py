@@ -27,6 +27,8 @@ from asgi_middleware import (
     MetricsMiddleware,
     PrometheusExporter,
     ProxyHeadersMiddleware,
+    RateLimit,
+    RateLimitMiddleware,
     RequestIDMiddleware,
     SecurityHeadersMiddleware,
     TimeoutMiddleware,
@@ -40,6 +42,7 @@ _CORS = Layer(CORSMiddleware, allow_origins=["https://app.example"])
 _AUTH = Layer(AuthenticationMiddleware, backend=BearerTokenBackend(tokens=["t0ken"]))
 _HOSTS = Layer(TrustedHostMiddleware, allowed_hosts=["api.example"])
 _BODY = Layer(BodyLimitMiddleware, max_body_size=1024)
+_LIMIT = Layer(RateLimitMiddleware, limits=[RateLimit("api", 100, 60)])
 _TIMEOUT = Layer(TimeoutMiddleware, timeout=30)
 _METRICS = Layer(MetricsMiddleware, exporters=PrometheusExporter(registry=CollectorRegistry()))
 
@@ -168,6 +171,17 @@ def _quiet(layers: Sequence[LayerLike]) -> None:
             id="timeout-outside-cors",
         ),
         pytest.param(
+            (_LIMIT, AccessLogMiddleware),
+            r"the rate_limit layer \(layers\[0\]\) is outside the access_log layer.*429",
+            id="rate-limit-outside-access-log",
+        ),
+        pytest.param(
+            (_LIMIT, ProxyHeadersMiddleware),
+            r"the rate_limit layer \(layers\[0\]\) is outside the proxy_headers layer.*one "
+            r"bucket",
+            id="rate-limit-outside-proxy-headers",
+        ),
+        pytest.param(
             (_HOSTS, _CORS),
             r"the trusted_host layer \(layers\[0\]\) is outside the cors layer",
             id="trusted-host-outside-cors",
@@ -196,6 +210,7 @@ def test_recommended_order_is_quiet() -> None:
             TimingMiddleware,
             _TIMEOUT,
             _AUTH,
+            _LIMIT,
             CompressionMiddleware,
         )
     )
@@ -225,6 +240,7 @@ def test_right_orders_are_quiet(build: Callable[[], Sequence[Any]]) -> None:
         (BodyLimitMiddleware, "body_limit"),
         (MetricsMiddleware, "metrics"),
         (TimeoutMiddleware, "timeout"),
+        (RateLimitMiddleware, "rate_limit"),
         (CORSMiddleware, "cors"),
         (RequestIDMiddleware, "request_id"),
         (AccessLogMiddleware, "access_log"),

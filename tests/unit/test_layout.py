@@ -24,6 +24,7 @@ PUBLIC = (
     "https_redirect",
     "metrics",
     "proxy_headers",
+    "rate_limit",
     "request_id",
     "security_headers",
     "timeout",
@@ -36,6 +37,9 @@ PUBLIC_MODULES = (
     *(f"asgi_middleware.{name}" for name in PUBLIC),
     "asgi_middleware.auth.backends",
     "asgi_middleware.auth.jwt",
+    "asgi_middleware.rate_limit.keys",
+    "asgi_middleware.rate_limit.policies",
+    "asgi_middleware.rate_limit.stores",
     "asgi_middleware.request_id.generators",
     "asgi_middleware.security_headers.csp",
 )
