@@ -34,6 +34,8 @@ UNMATCHED_ROUTE = "_unmatched"
 
 _HANDLED = frozenset({"http", "websocket"})
 _diagnostics = logging.getLogger("asgi_middleware.metrics")
+_OK = 200
+_REDIRECT = 300
 _SERVER_ERROR = 500
 _ACCEPTED = 101  # what the handshake's HTTP response is once the app accepts
 _REFUSED = 403  # what servers answer when the app closes before accepting
@@ -329,7 +331,7 @@ class MetricsMiddleware:
             error_type = DISCONNECTED
         else:
             error_type = str(status) if status >= _SERVER_ERROR else None
-        route = self._template(scope, inner, raw_method)
+        route = self._template(scope, inner, raw_method, answered=_OK <= status < _REDIRECT)
         scheme = scope.get("scheme", "http")
         version = scope.get("http_version", "1.1")
         return HTTPAttributes(method, scheme, version, route, status, error_type)
@@ -365,14 +367,24 @@ class MetricsMiddleware:
         finally:
             # An app that returned without accepting is refused by the server, with a 403.
             attributes = WebSocketAttributes(
-                scheme, self._template(scope, inner, None), status or _REFUSED, error_type
+                scheme,
+                self._template(scope, inner, None, answered=status == _ACCEPTED),
+                status or _REFUSED,
+                error_type,
             )
             duration = since_ms(begin) / 1000
             for exporter in self._exporters:
                 _report(exporter.session_finished, attributes, duration)
 
-    def _template(self, scope: Scope, inner: Scope, method: str | None) -> str | None:
-        """The request's ``http.route``: the user's function, else what the router left."""
+    def _template(
+        self, scope: Scope, inner: Scope, method: str | None, *, answered: bool
+    ) -> str | None:
+        """The request's ``http.route``: the user's function, else what the router left.
+
+        ``answered``: the app answered with success (2xx, or an accepted WebSocket), so a router,
+        if there is one, ran; only then does a missing router key say that ``capture_route``
+        is missing (a refusal by an outer layer never reaches the router).
+        """
         template = None
         if self._route is not None:
             try:
@@ -388,7 +400,7 @@ class MetricsMiddleware:
             except Exception:  # noqa: BLE001 - a router's object we could not read
                 _diagnostics.exception("could not read the route template of a request")
             if template is None:
-                if not self._warned and self._route is None and not _routed(view):
+                if answered and not self._warned and self._route is None and not _routed(view):
                     self._warned = True
                     _diagnostics.warning(
                         "MetricsMiddleware found no router's keys in the scope, so every "

@@ -540,6 +540,16 @@ async def test_missing_router_keys_are_warned_about_once(caplog: pytest.LogCaptu
     assert "capture_route()" in record.getMessage()
 
 
+async def test_refusals_by_outer_layers_are_no_reason_to_warn(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """A 4xx that never reached a router (an outer layer's refusal) has no router keys: silence."""
+    app = MetricsMiddleware(responder(401), exporters=Recorder())
+    with caplog.at_level(logging.WARNING, logger="asgi_middleware.metrics"):
+        await run(app, http_scope())
+    assert caplog.records == []
+
+
 @pytest.mark.parametrize(
     "options",
     [{"route": lambda _: None}, {}],
