@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import sys
+from asyncio import _get_running_loop
 from collections.abc import Callable
 from types import ModuleType
 from typing import TypeVar
@@ -19,14 +20,14 @@ _T = TypeVar("_T")
 
 def running_trio() -> ModuleType | None:
     """Return the ``trio`` module when called from trio, ``None`` when called from asyncio."""
-    try:
-        asyncio.get_running_loop()
-    except RuntimeError:
-        # No asyncio loop in this thread: we were called from trio, which is therefore loaded.
-        # Only the module is returned from here: work started inside this block would carry the
-        # RuntimeError as the ``__context__`` of every exception it raises.
-        return sys.modules["trio"]
-    return None
+    # _get_running_loop() answers None outside asyncio instead of raising as get_running_loop()
+    # does: no exception to build and catch on trio's side, and none left as the __context__ of
+    # what work started by the caller raises. It is the low-level accessor get_event_loop() is
+    # built on, exported in asyncio.events.__all__ (Python 3.7 and later).
+    if _get_running_loop() is not None:
+        return None
+    # No asyncio loop in this thread: we were called from trio, which is therefore loaded.
+    return sys.modules["trio"]
 
 
 async def run_sync(func: Callable[..., _T], *args: object) -> _T:

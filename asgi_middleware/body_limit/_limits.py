@@ -2,13 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-
 from asgi_middleware._kit.config import option_error, require_int
-from asgi_middleware._kit.paths import PathMatcher
-from asgi_middleware._kit.types import Scope
 
-__all__ = ["PathLimits", "declared_length", "require_limit", "too_large_text"]
+__all__ = ["declared_length", "optional_limit", "require_limit", "too_large_text"]
 
 # nginx's client_max_body_size reads 0 as "no limit"; here it would refuse every body, so it is
 # refused with a pointer to the spelling that means "no limit".
@@ -28,53 +24,9 @@ def require_limit(option: str, value: object) -> int:
     return require_int(option, value, minimum=1)
 
 
-def _covers(earlier: str, later: str) -> bool:
-    """Whether pattern ``earlier`` matches every path that ``later`` matches."""
-    if not earlier.endswith("/*"):
-        return False  # an exact pattern matches one path, and a mapping holds no duplicate
-    base = earlier[:-2]  # "/static/*" matches "/static" and what starts with "/static/"
-    path = later[:-2] if later.endswith("/*") else later
-    return path == (base or "/") or path.startswith(f"{base}/")
-
-
-class PathLimits:
-    """``path_limits``: anchored patterns (SPEC §2.9), each with a limit or ``None``.
-
-    The first pattern that matches, in the mapping's order, decides. A pattern that an earlier
-    one covers could never match, so it is refused at construction with a hint to reorder.
-    """
-
-    __slots__ = ("_rules",)
-
-    def __init__(self, option: str, limits: object) -> None:
-        if not isinstance(limits, Mapping):
-            rule = "a mapping of path pattern to a limit in bytes or None"
-            raise option_error(TypeError, option, rule, limits)
-        PathMatcher(option, list(limits))  # checks every pattern, naming it by its index
-        rules: list[tuple[PathMatcher, int | None]] = []
-        seen: list[str] = []
-        for pattern, limit in limits.items():
-            name = f"{option}[{pattern!r}]"
-            for earlier in seen:
-                if _covers(earlier, pattern):
-                    rule = f"listed before {earlier!r}, which matches every path it does"
-                    hint = " (the first match wins); list the more specific pattern first"
-                    raise option_error(ValueError, name, rule, pattern, hint)
-            seen.append(pattern)
-            checked = None if limit is None else require_limit(name, limit)
-            rules.append((PathMatcher(name, (pattern,)), checked))
-        self._rules = tuple(rules)
-
-    def __bool__(self) -> bool:
-        """Whether any pattern is configured."""
-        return bool(self._rules)
-
-    def lookup(self, scope: Scope, default: int) -> int | None:
-        """Return the limit of the first pattern matching the request's path, else ``default``."""
-        for matcher, limit in self._rules:
-            if matcher.matches(scope):
-                return limit
-        return default
+def optional_limit(option: str, value: object) -> int | None:
+    """Return ``value`` if it is a byte limit or ``None`` (no limit): a ``path_limits`` value."""
+    return None if value is None else require_limit(option, value)
 
 
 def declared_length(value: bytes) -> int | None:

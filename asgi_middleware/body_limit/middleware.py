@@ -5,11 +5,12 @@ from __future__ import annotations
 from collections.abc import Awaitable, Mapping
 
 from asgi_middleware._kit.headers import HeaderNames
+from asgi_middleware._kit.paths import PathTable
 from asgi_middleware._kit.responses import content_headers, respond
 from asgi_middleware._kit.types import ASGIApp, Message, Receive, Scope, Send, WebSocketCloseEvent
 from asgi_middleware.body_limit._limits import (
-    PathLimits,
     declared_length,
+    optional_limit,
     require_limit,
     too_large_text,
 )
@@ -90,8 +91,9 @@ async def _refuse_length(scope: Scope, send: Send, field: bytes, declared: int |
 class BodyLimitMiddleware:
     """Refuse request bodies over a size limit with ``413``, without ever reading them.
 
-    For `http` scopes the limit is ``max_body_size``, or the one of the first ``path_limits``
-    pattern matching the path (``None`` there: no limit, the request passes untouched). Then:
+    For `http` scopes the limit is ``max_body_size``, or the one of the most specific
+    ``path_limits`` pattern matching the path (``None`` there: no limit, the request passes
+    untouched). Then:
 
     * a request whose ``Content-Length`` is over the limit gets a complete ``413 Content Too
       Large`` before the app runs, so the app never sees it and the body is never read;
@@ -125,9 +127,8 @@ class BodyLimitMiddleware:
         max_body_size: The largest request body allowed, in bytes (at least 1).
         path_limits: Anchored path patterns (``"/upload"`` exactly, ``"/upload/*"`` for it and
             everything below, relative to ``root_path``, as SPEC §2.9) mapped to their own limit
-            in bytes, or to ``None`` for no limit there. The first pattern that matches, in the
-            mapping's order, decides; a pattern that an earlier one covers could never match,
-            and is refused at start-up.
+            in bytes, or to ``None`` for no limit there. The most specific pattern that matches
+            decides, whatever the mapping's order: an exact one, then the longest prefix.
         websocket_max_message_size: The largest WebSocket message allowed, in bytes, or
             ``None`` (the default) to leave WebSockets alone.
 
@@ -160,7 +161,12 @@ class BodyLimitMiddleware:
     ) -> None:
         self.app = app
         self._limit = require_limit("max_body_size", max_body_size)
-        paths = PathLimits("path_limits", {} if path_limits is None else path_limits)
+        paths = PathTable(
+            "path_limits",
+            {} if path_limits is None else path_limits,
+            optional_limit,
+            values="a limit in bytes or None",
+        )
         self._paths = paths if paths else None
         self._websocket_limit = (
             None

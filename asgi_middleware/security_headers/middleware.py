@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Mapping
 from secrets import token_urlsafe
 from typing import Any
 
 from asgi_middleware._kit.config import option_error
-from asgi_middleware._kit.paths import PathMatcher
+from asgi_middleware._kit.paths import PathTable
 from asgi_middleware._kit.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_middleware.security_headers._config import DEFAULTS, Block, build_blocks
 from asgi_middleware.security_headers.csp import ContentSecurityPolicy
@@ -17,6 +18,17 @@ __all__ = ["SecurityHeadersMiddleware"]
 # SPEC §12: WebSocket scopes pass; the headers protect documents and responses a browser reads.
 _HANDLED = frozenset({"http"})
 _Blocks = tuple[Block | None, Block | None]
+
+
+def _override_blocks(options: Mapping[str, Any], option: str, changes: object) -> _Blocks:
+    """Check one ``path_overrides`` entry and build its blocks over the layer's own options."""
+    if not isinstance(changes, Mapping):
+        raise option_error(TypeError, option, "a mapping of options", changes)
+    for name in changes:
+        if name not in DEFAULTS:
+            hint = "; the options are " + ", ".join(DEFAULTS)
+            raise option_error(TypeError, option, "keyed by option names", name, hint)
+    return build_blocks({**options, **changes}, f"{option}.")
 
 
 class SecurityHeadersMiddleware:
@@ -69,8 +81,8 @@ class SecurityHeadersMiddleware:
             or a mapping of header name to mode (the others keep). No other app header is
             ever removed.
         path_overrides: Anchored path patterns (``"/docs/*"``, as SPEC §2.9) -> a mapping of
-            the options above that differ there; the first pattern that matches, in order,
-            applies.
+            the options above that differ there; the most specific pattern that matches
+            applies (an exact one, then the longest prefix), whatever the mapping's order.
 
     Raises:
         TypeError: An option of the wrong type.
@@ -113,41 +125,21 @@ class SecurityHeadersMiddleware:
         self.app = app
         options = {name: value for name, value in locals().items() if name in DEFAULTS}
         self._blocks: _Blocks = build_blocks(options)
-        self._overrides: tuple[tuple[PathMatcher, _Blocks], ...] = ()
-        if path_overrides is not None:
-            self._overrides = self._build_overrides(options, path_overrides)
-
-    @staticmethod
-    def _build_overrides(
-        options: Mapping[str, Any], overrides: object
-    ) -> tuple[tuple[PathMatcher, _Blocks], ...]:
-        rule = "a mapping of path pattern to a mapping of options"
-        if not isinstance(overrides, Mapping):
-            raise option_error(TypeError, "path_overrides", rule, overrides)
-        PathMatcher("path_overrides", list(overrides))  # checks every pattern, with its index
-        built = []
-        for pattern, changes in overrides.items():
-            option = f"path_overrides[{pattern!r}]"
-            if not isinstance(changes, Mapping):
-                raise option_error(TypeError, option, "a mapping of options", changes)
-            for name in changes:
-                if name not in DEFAULTS:
-                    hint = "; the options are " + ", ".join(DEFAULTS)
-                    raise option_error(TypeError, option, "keyed by option names", name, hint)
-            blocks = build_blocks({**options, **changes}, f"{option}.")
-            built.append((PathMatcher(option, (pattern,)), blocks))
-        return tuple(built)
+        overrides = PathTable(
+            "path_overrides",
+            {} if path_overrides is None else path_overrides,
+            functools.partial(_override_blocks, options),
+            values="a mapping of options",
+        )
+        self._overrides = overrides if overrides else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
         if scope["type"] not in _HANDLED:
             await self.app(scope, receive, send)
             return
-        blocks = self._blocks
-        for matcher, path_blocks in self._overrides:
-            if matcher.matches(scope):
-                blocks = path_blocks
-                break
+        overrides = self._overrides
+        blocks = self._blocks if overrides is None else overrides.lookup(scope, self._blocks)
         block = blocks[1] if scope.get("scheme") == "https" else blocks[0]
         if block is None:
             await self.app(scope, receive, send)

@@ -7,7 +7,7 @@ import math
 from collections.abc import Mapping
 
 from asgi_middleware._kit.config import option_error
-from asgi_middleware._kit.paths import PathMatcher
+from asgi_middleware._kit.paths import PathTable
 from asgi_middleware._kit.threads import running_trio
 from asgi_middleware._kit.types import ASGIApp, Receive, Scope, Send
 from asgi_middleware.timeout._deadline import AsyncioDeadline, expired, ours, run_trio
@@ -36,22 +36,6 @@ def _require_seconds(option: str, value: object, *, none_hint: bool) -> float:
 
 def _optional_seconds(option: str, value: object) -> float | None:
     return None if value is None else _require_seconds(option, value, none_hint=True)
-
-
-def _require_path_timeouts(value: object) -> tuple[tuple[PathMatcher, float | None], ...]:
-    """The per-path timeouts, most specific pattern first: exact, then longer prefixes first."""
-    if not isinstance(value, Mapping):
-        rule = "a mapping of path pattern to seconds or None"
-        raise option_error(TypeError, "path_timeouts", rule, value)
-    PathMatcher("path_timeouts", list(value))  # checks every pattern, with its index
-    ordered = sorted(value, key=lambda pattern: (pattern.endswith("/*"), -len(pattern)))
-    return tuple(
-        (
-            PathMatcher(f"path_timeouts[{pattern!r}]", (pattern,)),
-            _optional_seconds(f"path_timeouts[{pattern!r}]", value[pattern]),
-        )
-        for pattern in ordered
-    )
 
 
 class TimeoutMiddleware:
@@ -131,11 +115,17 @@ class TimeoutMiddleware:
     ) -> None:
         self.app = app
         self._timeout = _optional_seconds("timeout", timeout)
-        self._paths = () if path_timeouts is None else _require_path_timeouts(path_timeouts)
+        paths = PathTable(
+            "path_timeouts",
+            {} if path_timeouts is None else path_timeouts,
+            _optional_seconds,
+            values="seconds or None",
+        )
+        self._paths = paths if paths else None
         self._total = None
         if total_timeout is not None:
             self._total = _require_seconds("total_timeout", total_timeout, none_hint=False)
-            timeouts = [self._timeout, *(seconds for _, seconds in self._paths)]
+            timeouts = [self._timeout, *(seconds for _, seconds in paths.items())]
             longest = max((seconds for seconds in timeouts if seconds is not None), default=0.0)
             if self._total <= longest:
                 hint = f"; it starts with the request, and a timeout is {longest:g}s"
@@ -143,18 +133,13 @@ class TimeoutMiddleware:
                     ValueError, "total_timeout", "longer than every timeout", total_timeout, hint
                 )
 
-    def _timeout_for(self, scope: Scope) -> float | None:
-        for matcher, seconds in self._paths:
-            if matcher.matches(scope):
-                return seconds
-        return self._timeout
-
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Handle one ASGI connection."""
         if scope["type"] not in _HANDLED:
             await self.app(scope, receive, send)
             return
-        timeout = self._timeout_for(scope) if self._paths else self._timeout
+        paths = self._paths
+        timeout = self._timeout if paths is None else paths.lookup(scope, self._timeout)
         if timeout is None:
             await self.app(scope, receive, send)
             return

@@ -1,4 +1,4 @@
-"""Path limits: the first pattern that matches decides, so the more specific one comes first."""
+"""Path limits: the most specific pattern that matches decides, whatever the order."""
 
 from __future__ import annotations
 
@@ -28,8 +28,8 @@ app = BodyLimitMiddleware(
     starlette_app,
     max_body_size=100_000,  # 100 kB wherever no pattern matches
     path_limits={
-        "/upload/avatar": 2_000_000,  # this one path: 2 MB...
-        "/upload/*": 50_000_000,  # ...before the prefix that also covers it: 50 MB
+        "/upload/*": 50_000_000,  # /upload and everything below it: 50 MB...
+        "/upload/avatar": 2_000_000,  # ...but this one path, more specific: 2 MB
     },
 )
 # --8<-- [end:paths]

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from asgi_middleware._kit.paths import PathMatcher, relative_path
+from asgi_middleware._kit.paths import PathMatcher, PathTable, relative_path
 
 PATTERN_RULE = (
     'a path starting with "/", optionally ending in "/*" for a prefix, with no other "*", '
@@ -267,3 +267,220 @@ def test_repr_lists_the_patterns_in_order() -> None:
     """``repr`` shows the patterns as given, in order."""
     matcher = PathMatcher("exclude_paths", ("/health", "/static/*"))
     assert repr(matcher) == "PathMatcher(['/health', '/static/*'])"
+
+
+# --------------------------------------------------------------------------------------------
+# PathTable: per-path values, the most specific matching pattern wins.
+
+
+def _label(option: str, value: object) -> str:
+    """A value check that accepts strings and returns them upper-cased (to see its result)."""
+    if not isinstance(value, str):
+        msg = f"{option} must be a str, got {value!r}"
+        raise TypeError(msg)
+    return value.upper()
+
+
+def table(mapping: object, option: str = "path_values") -> PathTable[str]:
+    """A table of upper-cased labels."""
+    return PathTable(option, mapping, _label, values="a label")
+
+
+LABELS = {
+    "/*": "all",
+    "/static/*": "static",
+    "/static/css/*": "css",
+    "/static/css/site.css": "site",
+    "/static": "static-dir",
+    "/health": "health",
+}
+
+
+@pytest.mark.parametrize("reverse", [False, True], ids=["as-listed", "reversed"])
+@pytest.mark.parametrize(
+    ("path", "expected"),
+    [
+        pytest.param("/health", "HEALTH", id="exact"),
+        pytest.param("/health/x", "ALL", id="exact-is-not-a-prefix"),
+        pytest.param("/static", "STATIC-DIR", id="exact-over-the-prefix-directory"),
+        pytest.param("/static/", "STATIC", id="prefix-directory-slash"),
+        pytest.param("/static/js/app.js", "STATIC", id="prefix"),
+        pytest.param("/static/css", "CSS", id="longer-prefix-directory"),
+        pytest.param("/static/css/a.css", "CSS", id="longer-prefix-over-shorter"),
+        pytest.param("/static/css/site.css", "SITE", id="exact-over-every-prefix"),
+        pytest.param("/staticx", "ALL", id="prefix-anchored-on-a-segment"),
+        pytest.param("/", "ALL", id="catch-all-root"),
+        pytest.param("/other/deep/path", "ALL", id="catch-all"),
+    ],
+)
+def test_table_lookup_takes_the_most_specific_pattern(
+    path: str, expected: str, reverse: bool
+) -> None:
+    """Exact before prefix, longer prefix before shorter, ``/*`` last, in either order."""
+    mapping = dict(reversed(LABELS.items())) if reverse else LABELS
+    assert table(mapping).lookup(scope(path), "default") == expected
+
+
+@pytest.mark.parametrize(
+    ("path", "root_path", "expected"),
+    [
+        pytest.param("/api/health", "/api", "HEALTH", id="relative-to-root"),
+        pytest.param("/api", "/api", "default", id="root-itself-is-slash"),
+        pytest.param("/apihealth", "/api", "default", id="root-not-on-boundary"),
+        pytest.param("/health", "/api", "HEALTH", id="path-outside-root-unchanged"),
+        pytest.param(None, None, "default", id="missing-path-is-slash"),
+    ],
+)
+def test_table_lookup_is_relative_to_root_path(
+    path: str | None, root_path: str | None, expected: str
+) -> None:
+    """``lookup`` compares the path relative to ``root_path``; no match gives the default."""
+    assert table({"/health": "health"}).lookup(scope(path, root_path), "default") == expected
+
+
+def test_table_returns_a_none_value_rather_than_the_default() -> None:
+    """A pattern mapped to ``None`` ("no limit there") is found, not taken for a missing entry."""
+    limits: PathTable[int | None] = PathTable(
+        "path_limits", {"/stream": None, "/a/*": None}, lambda _, value: value, values="ints"
+    )
+    assert limits.lookup(scope("/stream"), 10) is None
+    assert limits.lookup(scope("/a/b"), 10) is None
+    assert limits.lookup(scope("/other"), 10) == 10
+
+
+def test_a_longer_prefix_with_the_same_directory_wins_for_it() -> None:
+    """``//*`` and ``/*`` both match ``/`` as their directory: the longer prefix wins there too."""
+    for mapping in ({"/*": "all", "//*": "double"}, {"//*": "double", "/*": "all"}):
+        found = table(mapping)
+        assert [found.lookup(scope(path), "-") for path in ("/", "//x", "/x")] == [
+            "DOUBLE",
+            "DOUBLE",
+            "ALL",
+        ]
+
+
+def test_an_empty_table_finds_nothing_and_is_false() -> None:
+    """No pattern: ``bool`` is false and every path gets the default."""
+    empty = table({})
+    assert not empty
+    assert empty.lookup(scope("/"), "default") == "default"
+    assert table({"/x": "x"})
+
+
+def test_table_values_go_through_the_check_named_by_pattern() -> None:
+    """The check gets ``option[pattern]`` and the value; the table holds what it returns."""
+    calls: list[tuple[str, object]] = []
+
+    def check(option: str, value: object) -> str:
+        calls.append((option, value))
+        return f"checked {value}"
+
+    found = PathTable("path_values", {"/a": 1, "/b/*": 2}, check, values="ints")
+    assert calls == [("path_values['/a']", 1), ("path_values['/b/*']", 2)]
+    assert found.lookup(scope("/b/c"), "-") == "checked 2"
+
+
+def test_table_keeps_its_own_copy() -> None:
+    """Changing the mapping after construction does not change what is found."""
+    mapping = {"/a": "a"}
+    found = table(mapping)
+    mapping["/b"] = "b"
+    mapping["/a"] = "changed"
+    assert [found.lookup(scope(path), "-") for path in ("/a", "/b")] == ["A", "-"]
+
+
+def test_items_and_repr_list_the_most_specific_first() -> None:
+    """``items()`` and ``repr`` show checked values, most specific pattern first, any order."""
+    found = table({"/*": "all", "/a/*": "a", "/a/b/*": "ab", "/z": "z", "/a/b": "exact"})
+    assert found.items() == (
+        ("/a/b", "EXACT"),
+        ("/z", "Z"),
+        ("/a/b/*", "AB"),
+        ("/a/*", "A"),
+        ("/*", "ALL"),
+    )
+    assert repr(found) == (
+        "PathTable({'/a/b': 'EXACT', '/z': 'Z', '/a/b/*': 'AB', '/a/*': 'A', '/*': 'ALL'})"
+    )
+
+
+@pytest.mark.parametrize(
+    ("mapping", "error", "message"),
+    [
+        pytest.param(
+            ["/a"],
+            TypeError,
+            "path_values must be a mapping of path pattern to a label, got ['/a']",
+            id="not-a-mapping",
+        ),
+        pytest.param(
+            None,
+            TypeError,
+            "path_values must be a mapping of path pattern to a label, got None",
+            id="none",
+        ),
+        pytest.param(
+            {"/ok": "x", "static/*": "x"},
+            ValueError,
+            f"path_values[1] must be {PATTERN_RULE}, got 'static/*'",
+            id="bad-pattern-by-index",
+        ),
+        pytest.param(
+            {"/ok": "x", b"/a": "x"},
+            TypeError,
+            "path_values[1] must be a str, got b'/a'",
+            id="bytes-pattern",
+        ),
+        pytest.param(
+            {"/ok": "x", "/a/*": 1},
+            TypeError,
+            "path_values['/a/*'] must be a str, got 1",
+            id="bad-value-by-pattern",
+        ),
+    ],
+)
+def test_table_refuses_bad_mappings(mapping: object, error: type[Exception], message: str) -> None:
+    """A non-mapping, a bad pattern (by index) or a bad value (by pattern): SPEC §2.1 messages."""
+    with pytest.raises(error, match=rf"\A{re.escape(message)}\Z"):
+        table(mapping)
+
+
+def test_patterns_are_all_checked_before_any_value() -> None:
+    """A bad pattern is reported even when an earlier entry's value is bad too."""
+    with pytest.raises(ValueError, match=r"\Apath_values\[1\] must be a path"):
+        table({"/a": 1, "b": "x"})
+
+
+table_segments = st.sampled_from(["a", "b", "ab", ""])
+table_patterns = st.one_of(
+    st.sampled_from(["/", "/*", "//*", "//"]),
+    st.builds(
+        lambda parts, prefix: "/" + "/".join(parts) + ("/*" if prefix else ""),
+        st.lists(table_segments, min_size=1, max_size=3),
+        st.booleans(),
+    ),
+)
+table_paths = st.lists(table_segments, max_size=4).map(lambda parts: "/" + "/".join(parts))
+
+
+def _most_specific(patterns: list[str], path: str) -> str | None:
+    """The reference rule, from single-pattern matchers: an exact match, else the longest prefix."""
+    matching = [pattern for pattern in patterns if PathMatcher("p", [pattern]).matches(scope(path))]
+    exact = [pattern for pattern in matching if not pattern.endswith("/*")]
+    if exact:
+        return exact[0]  # a mapping holds each pattern once, and one path equals one pattern
+    return max(matching, key=len, default=None)
+
+
+@given(data=st.data(), patterns=st.lists(table_patterns, unique=True, max_size=8))
+def test_table_finds_the_most_specific_match_in_any_order(
+    data: st.DataObject, patterns: list[str]
+) -> None:
+    """For any patterns and path, the entry found is the most specific match, whatever the order."""
+    order = data.draw(st.permutations(patterns))
+    path = data.draw(table_paths)
+    found: PathTable[str] = PathTable(
+        "p", dict.fromkeys(order, ""), lambda name, _: name, values="labels"
+    )
+    best = _most_specific(patterns, path)
+    assert found.lookup(scope(path), "none") == ("none" if best is None else f"p[{best!r}]")

@@ -453,20 +453,42 @@ async def test_path_overrides(path: str, root_path: str, docs: bool) -> None:
     assert headers_of(messages) == [*APP_FIELDS, *(expected if docs else base)]
 
 
-async def test_first_matching_override_wins() -> None:
-    """Overrides are tried in order; an override that turns everything off passes the app's."""
+@pytest.mark.parametrize("reverse", [False, True], ids=["as-listed", "reversed"])
+async def test_the_most_specific_override_wins(reverse: bool) -> None:
+    """Exact before prefix, longer before shorter, in either order; an all-off one passes."""
     overrides: dict[str, dict[str, Any]] = {
-        "/a/b": {"frame_options": "SAMEORIGIN"},
+        "/*": {"frame_options": "SAMEORIGIN"},
         "/a/*": {"frame_options": None},
+        "/a/b": {"frame_options": "SAMEORIGIN"},
     }
+    if reverse:
+        overrides = dict(reversed(overrides.items()))
     options = {**OFF, "frame_options": "DENY"}
     app = SecurityHeadersMiddleware(page(), **options, path_overrides=overrides)
-    assert headers_of(await run(app, http_scope(path="/a/b"))) == [
-        *APP_FIELDS,
-        (b"x-frame-options", b"SAMEORIGIN"),
-    ]
+    same_origin = [*APP_FIELDS, (b"x-frame-options", b"SAMEORIGIN")]
+    assert headers_of(await run(app, http_scope(path="/a/b"))) == same_origin
     assert headers_of(await run(app, http_scope(path="/a/c"))) == APP_FIELDS
-    assert headers_of(await run(app, http_scope(path="/b"))) == [
+    assert headers_of(await run(app, http_scope(path="/a"))) == APP_FIELDS
+    assert headers_of(await run(app, http_scope(path="/b"))) == same_origin
+
+
+async def test_overrides_are_not_merged() -> None:
+    """The matching override's changes apply over the layer's options, not over another's."""
+    overrides: dict[str, dict[str, Any]] = {"/*": {"frame_options": None}, "/a": {"csp": "a"}}
+    app = SecurityHeadersMiddleware(
+        page(), **{**OFF, "frame_options": "DENY"}, path_overrides=overrides
+    )
+    assert headers_of(await run(app, http_scope(path="/a"))) == [
+        *APP_FIELDS,
+        (b"x-frame-options", b"DENY"),
+        (b"content-security-policy", b"a"),
+    ]
+
+
+async def test_an_empty_override_mapping_keeps_the_base() -> None:
+    """``path_overrides={}`` is no override at all: every path gets the layer's options."""
+    app = SecurityHeadersMiddleware(page(), **{**OFF, "frame_options": "DENY"}, path_overrides={})
+    assert headers_of(await run(app, http_scope(path="/a"))) == [
         *APP_FIELDS,
         (b"x-frame-options", b"DENY"),
     ]

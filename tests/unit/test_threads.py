@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import sys
 import threading
 
 import pytest
 
-from asgi_middleware._kit.threads import run_sync
+from asgi_middleware._kit.threads import run_sync, running_trio
 
 pytestmark = pytest.mark.anyio
 
@@ -36,11 +37,18 @@ async def test_exception_propagates_unchanged() -> None:
 async def test_exception_carries_no_spurious_context() -> None:
     """The worker's exception is not chained to the loop detection (no "During handling of...").
 
-    Under trio the asyncio probe fails with ``RuntimeError: no running event loop``; the
-    exception from the worker must not arrive with that error as its ``__context__``.
+    The loop is detected without raising anything; the exception from the worker must not
+    arrive with a detection error (``RuntimeError: no running event loop``) as its context.
     """
     with pytest.raises(LookupError) as info:
         await run_sync(_fail)
 
     assert info.value.__context__ is None
     assert info.value.__cause__ is None
+
+
+async def test_running_trio_names_the_running_loop(anyio_backend: str) -> None:
+    """The ``trio`` module under trio, ``None`` under asyncio."""
+    expected = sys.modules["trio"] if anyio_backend == "trio" else None
+
+    assert running_trio() is expected

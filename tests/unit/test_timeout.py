@@ -820,12 +820,14 @@ async def test_with_a_total_deadline_no_start_in_time_is_still_a_504() -> None:
         ("/v1/export/big", "/v1", "ok"),  # relative to root_path
     ],
 )
-async def test_path_timeouts(path: str, root_path: str, expected: str) -> None:
+@pytest.mark.parametrize("reverse", [False, True], ids=["as-listed", "reversed"])
+async def test_path_timeouts(path: str, root_path: str, expected: str, reverse: bool) -> None:
     """The most specific pattern sets the deadline: exact, then the longest prefix."""
+    paths = {"/export/*": None, "/reports": LONG, "/export/fast/*": SHORT}
     app = TimeoutMiddleware(
         answering_after(SHORT * 2),
         timeout=SHORT,
-        path_timeouts={"/export/*": None, "/reports": LONG, "/export/fast/*": SHORT},
+        path_timeouts=dict(reversed(paths.items())) if reverse else paths,
     )
 
     messages = await run(app, http_scope(path=path, root_path=root_path))
