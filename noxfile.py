@@ -103,6 +103,26 @@ def examples(session: nox.Session) -> None:
     )
 
 
+@nox.session
+def matrix(session: nox.Session) -> None:
+    """Run the interoperability matrix (tests/matrix) and print its pass/fail table.
+
+    Every server (uvicorn, hypercorn, granian, daphne) with a Starlette app and every framework
+    under uvicorn, the whole stack in front; the table goes to docs/matrix-table.md, which
+    docs/matrix.md shows. Extra arguments go to pytest (``nox -s matrix -- -k daphne``).
+    """
+    _install(session, "test")  # the test group holds the four servers and the frameworks
+    results = Path(session.create_tmp()) / "matrix.xml"
+    # --no-cov: the servers are subprocesses, and the tier alone covers nothing of the package.
+    session.run(
+        "python", "-m", "pytest", "--no-cov", "-p", "no:cacheprovider", f"--junitxml={results}",
+        "tests/matrix", *session.posargs, success_codes=[0, 1],
+    )  # fmt: skip
+    session.run(
+        "python", "-m", "tests.matrix.report", str(results), "--output", "docs/matrix-table.md"
+    )
+
+
 WRK_HINT = (
     "wrk is not installed: the end-to-end run (--e2e) will be skipped. Install it with "
     "`sudo apt-get install wrk` (Debian, Ubuntu) or `brew install wrk` (macOS)."
