@@ -299,19 +299,45 @@ def _rewrite(
     CORS's).
     """
     lists = names._lists  # noqa: SLF001
+    table = names._table  # noqa: SLF001
+    sizes = names._sizes  # noqa: SLF001
     result: Headers = []
     merged: dict[int, tuple[int, list[bytes]]] = {}  # slot: (position, values)
     for pair in headers:
-        slot = names.slot(pair[0])
-        if slot is None:
+        # HeaderNames.slot, inlined: one call less per header of every rewritten response.
+        key = pair[0]
+        if key in table:
+            slot = table[key]
+        elif sizes is not None and len(key) in sizes and key.lower() in table:
+            slot = table[key.lower()]
+        else:
             result.append(pair)
-        elif slot in lists:
+            continue
+        if slot in lists:
             if slot in merged:
                 merged[slot][1].append(pair[1])
             else:
                 merged[slot] = (len(result), [pair[1]])
                 result.append(pair)
-    table = names._table  # noqa: SLF001 - fields are lower case: no lower() to try
+    if not merged:  # nothing to merge into (compression's Content-Length, say): ours go last
+        result += fields
+        return result
+    return _merge(result, merged, fields, names)
+
+
+def _merge(
+    result: Headers,
+    merged: dict[int, tuple[int, list[bytes]]],
+    fields: Sequence[tuple[bytes, bytes]],
+    names: HeaderNames,
+) -> Headers:
+    """The end of :func:`_rewrite` when the app wrote a list field: ours are merged into it.
+
+    ``merged`` maps a slot to the position of the app's first such field in ``result`` and the
+    values of all of them.
+    """
+    table = names._table  # noqa: SLF001
+    # Fields are lower case: no lower() to try.
     for pair in fields:
         slot = table.get(pair[0])
         if slot in merged:

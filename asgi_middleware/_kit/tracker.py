@@ -108,7 +108,7 @@ class ResponseTracker:
                 self.end = perf_counter_ns()
                 self.complete = not self.trailers
         elif kind == "http.response.start":
-            ttfb_ms = self.ttfb_ms = since_ms(self.begin)
+            ttfb_ms = self.ttfb_ms = milliseconds(perf_counter_ns() - self.begin)
             self.status = message["status"]
             self.trailers = message.get("trailers", False) is True
             return ttfb_ms

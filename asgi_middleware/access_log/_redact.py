@@ -35,6 +35,8 @@ MAX_TEXT = 512
 #: What a value cut at ``MAX_TEXT`` ends with, so a reader knows it was longer.
 TRUNCATED = "[truncated]"
 
+_PAIRS = (list, tuple)  # what an ASGI ``client`` may be
+
 # The one list of credential names (SPEC §6). Both deny-lists below are derived from it, each
 # name in both spellings, "_" and "-": clients send "api_key" and "api-key", and AWS's
 # "X-Amz-Security-Token" as a header and as a presigned URL's query parameter alike. A name added
@@ -187,7 +189,7 @@ def client_text(client: object) -> str | None:
     Port 0 means "not known" (a client taken from proxy headers without a port, as
     ``ProxyHeadersMiddleware`` and uvicorn's proxy support leave it): the host alone.
     """
-    if not isinstance(client, (list, tuple)) or len(client) != 2:  # noqa: PLR2004 - a pair
+    if not isinstance(client, _PAIRS) or len(client) != 2:  # noqa: PLR2004 - a pair
         return None
     host, port = client
     if type(host) is not str or not host.isprintable():  # a str host is usual and printable

@@ -219,7 +219,8 @@ class AccessLogMiddleware:
             return
         tracker = ResponseTracker()
         path = safe_text(scope.get("path", ""))
-        request_id = _request_id(scope)
+        # The ID a RequestIDMiddleware outside set (never ""), else one in the scope's state.
+        request_id = REQUEST_ID.get() or _state_request_id(scope)
         log_headers = self._log_headers
         response_headers: RawHeaders = ()
         send_error: OSError | None = None
@@ -229,6 +230,8 @@ class AccessLogMiddleware:
             tracker.received(message)
             return message
 
+        # A coroutine, not a plain function returning send's awaitable: only a frame that awaits
+        # send can tell the OSError a server raises for a gone client from the app's own.
         async def send_wrapper(message: Message) -> None:
             nonlocal response_headers, send_error
             tracker.sent(message)
@@ -279,7 +282,7 @@ class AccessLogMiddleware:
     async def _session(self, scope: Scope, receive: Receive, send: Send) -> None:
         session = _Session(receive, send)
         path = safe_text(scope.get("path", ""))
-        request_id = _request_id(scope)
+        request_id = REQUEST_ID.get() or _state_request_id(scope)
         error: BaseException | None = None
         path_token = _PATH.set(path)
         # A RequestIDMiddleware outside has usually bound this very ID: then it is left alone.
@@ -316,7 +319,8 @@ class AccessLogMiddleware:
         *,
         response_headers: RawHeaders,
     ) -> None:
-        status = tracker.outcome(error)
+        # The status sent, else the tracker's rule for a response that never started.
+        status = tracker.status or tracker.outcome(error)
         exclude = self._exclude
         if exclude is not None and _excluded(exclude, scope, status, error):
             return
@@ -453,11 +457,11 @@ def _excluded(
     return exclude.matches(scope)
 
 
-def _request_id(scope: Scope) -> str | None:
-    request_id = REQUEST_ID.get()
-    if request_id is None:
-        state = scope.get("state")
-        if state is not None and isinstance(state, Mapping):
-            value = state.get("request_id")
-            request_id = value if isinstance(value, str) else None
-    return request_id
+def _state_request_id(scope: Scope) -> str | None:
+    """A ``str`` in ``scope["state"]["request_id"]``, for an app without ``get_request_id()``."""
+    state = scope.get("state")
+    if state is not None and isinstance(state, Mapping):
+        value = state.get("request_id")
+        if isinstance(value, str):
+            return value
+    return None

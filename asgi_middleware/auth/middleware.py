@@ -239,16 +239,17 @@ class AuthenticationMiddleware:
             try:
                 # The synchronous fast path first (benchmark row auth-bearer-static): a static
                 # token found by backend 0 is accepted without awaiting anything.
-                found: tuple[AuthCredentials, BaseUser] | AuthError | None = None
+                found: tuple[AuthCredentials, BaseUser] | None = None
+                refused: AuthError | None = None
                 if self._lookup is not None:
                     try:
                         found = self._lookup(scope)
                     except AuthError as error:
                         if _refusal(error) is None:
                             raise
-                        found = error  # backend 0's 401 refusal: ask the others
-                if found is None or isinstance(found, AuthError):
-                    index, found = await self._authenticate(scope, found)
+                        refused = error  # backend 0's 401 refusal: ask the others
+                if found is None:
+                    index, found = await self._authenticate(scope, refused)
                 else:
                     index = 0
                 credentials, user = found

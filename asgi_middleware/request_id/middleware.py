@@ -257,8 +257,7 @@ class RequestIDMiddleware:
             # A plain function returning send's awaitable, which the app awaits directly: that
             # saves a coroutine per message, and errors still surface at the app's ``await send``.
             def send_wrapper(message: Message) -> Awaitable[None]:
-                kind = message["type"]
-                if kind == "http.response.start" or kind in _RESPONSE_STARTS:
+                if message["type"] in _RESPONSE_STARTS:
                     headers = with_headers(message.get("headers", ()), field, names)
                     message = {**message, "headers": headers}
                 return send(message)

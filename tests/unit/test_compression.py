@@ -215,6 +215,35 @@ async def test_small_body_without_length_is_not_compressed() -> None:
     assert sent[0] is messages[0]
 
 
+async def test_uncoded_response_goes_out_without_a_coroutine_of_ours() -> None:
+    """Left uncoded, each message is the server's own send, awaited by the app directly."""
+    declared = [("content-type", "text/plain"), ("content-length", "4")]
+    messages = (start(200, declared), body(b"tiny"))
+    server_calls: list[tuple[Mapping[str, Any], object]] = []
+    seen: list[object] = []
+
+    async def pending_send() -> None:
+        """What the server's send returns: an awaitable of its own."""
+
+    def server_send(message: Mapping[str, Any]) -> Any:
+        pending = pending_send()
+        server_calls.append((message, pending))
+        return pending
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        for message in messages:
+            pending = send(message)
+            seen.append(pending)
+            await pending
+
+    async def receive() -> Any:
+        return {"type": "http.request", "body": b""}
+
+    await GZipMiddleware(app)(http_scope(headers=GZIP), receive, server_send)
+    assert [message for message, _ in server_calls] == list(messages)
+    assert seen == [pending for _, pending in server_calls]
+
+
 @pytest.mark.parametrize("minimum_size", [0, 1800])
 async def test_minimum_size_is_inclusive(minimum_size: int) -> None:
     """A body exactly ``minimum_size`` long (or any body with 0) is compressed."""
