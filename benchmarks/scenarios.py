@@ -19,6 +19,7 @@ from benchmarks import (
     bench_metrics,
     bench_proxy_headers,
     bench_rate_limit,
+    bench_rate_limit_redis,
     bench_request_id,
     bench_security_headers,
     bench_stack,
@@ -45,4 +46,5 @@ SCENARIOS: tuple[Scenario, ...] = (
     *bench_timeout.SCENARIOS,
     *bench_metrics.SCENARIOS,
     *bench_rate_limit.SCENARIOS,
+    *bench_rate_limit_redis.SCENARIOS,
 )

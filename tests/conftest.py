@@ -7,7 +7,12 @@ import os
 import pytest
 
 # The kit's fixtures, found by name in every tier (never imported into a test module).
-pytest_plugins = ["tests.support.logs", "tests.support.samples", "tests.support.servers"]
+pytest_plugins = [
+    "tests.support.logs",
+    "tests.support.samples",
+    "tests.support.servers",
+    "tests.support.redis_servers",  # after servers, which it imports
+]
 
 #: Under CI every test must run: a skip there means a tier silently stopped being tested.
 IN_CI = os.environ.get("CI", "").lower() in {"1", "true", "yes"}

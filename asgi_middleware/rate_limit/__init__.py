@@ -11,6 +11,7 @@ from __future__ import annotations
 from asgi_middleware.rate_limit.keys import KeyFunction, api_key, client_address, route, user
 from asgi_middleware.rate_limit.middleware import RateLimitMiddleware
 from asgi_middleware.rate_limit.policies import Decision, RateLimit
+from asgi_middleware.rate_limit.redis_store import RedisStore
 from asgi_middleware.rate_limit.stores import MemoryStore, Store
 
 __all__ = [
@@ -19,6 +20,7 @@ __all__ = [
     "MemoryStore",
     "RateLimit",
     "RateLimitMiddleware",
+    "RedisStore",
     "Store",
     "api_key",
     "client_address",
