@@ -29,7 +29,7 @@ from asgi_middleware.metrics import (
     metrics_app,
 )
 from asgi_middleware.proxy_headers import ProxyHeadersMiddleware
-from asgi_middleware.rate_limit import MemoryStore, RateLimit, RateLimitMiddleware
+from asgi_middleware.rate_limit import MemoryStore, RateLimit, RateLimitMiddleware, RedisStore
 from asgi_middleware.request_id import RequestIDLogFilter, RequestIDMiddleware, get_request_id
 from asgi_middleware.security_headers import NONCE, ContentSecurityPolicy, SecurityHeadersMiddleware
 from asgi_middleware.timeout import TimeoutMiddleware
@@ -62,6 +62,7 @@ __all__ = [
     "RateLimit",
     "RateLimitMiddleware",
     "Receive",
+    "RedisStore",
     "RequestBodyTooLargeError",
     "RequestIDLogFilter",
     "RequestIDMiddleware",

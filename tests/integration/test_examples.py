@@ -237,9 +237,13 @@ def test_demo_layer_names_hide_options() -> None:
 
 
 def _commands(script: Path) -> list[list[str]]:
-    """The simple commands in a shell script, split at ``&&``, ``|`` and ``;``, no assignments."""
+    """The simple commands in a shell script, split at ``&&``, ``|`` and ``;``, no assignments.
+
+    A line ending in a backslash continues on the next one, as the shell reads it.
+    """
     commands: list[list[str]] = []
-    for line in script.read_text(encoding="utf-8").splitlines():
+    text = script.read_text(encoding="utf-8").replace("\\\n", " ")
+    for line in text.splitlines():
         lexer = shlex.shlex(line, posix=True, punctuation_chars=True)
         lexer.whitespace_split = True
         words: list[str] = []
