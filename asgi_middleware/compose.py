@@ -18,6 +18,7 @@ from typing import (
 )
 
 from asgi_middleware._kit.config import require_callable
+from asgi_middleware._kit.order import ORDER_RULES, OrderRule, checked_by_compose
 from asgi_middleware._kit.types import ASGIApp
 
 __all__ = ["Layer", "LayerLike", "compose"]
@@ -99,121 +100,6 @@ still checked against the class.
 """
 
 
-class _OrderRule(NamedTuple):
-    """``inner`` belongs inside ``outer``; warn with ``reason`` when it is found outside."""
-
-    outer: str
-    inner: str
-    reason: str
-
-
-# The layers that answer a request by themselves, and what they answer. Each belongs inside
-# CORS (a browser script reads the answer only with CORS headers), the access log and the metrics
-# (the answer is logged, with its request ID, and counted) and the security headers (the answer
-# carries them), SPEC §9.
-_REFUSALS: tuple[tuple[str, str], ...] = (
-    ("trusted_host", "its 400 answers (a bad Host header)"),
-    ("body_limit", "its 413 answers"),
-    ("timeout", "its 504 answers"),
-    ("rate_limit", "its 429 answers"),
-)
-
-
-def _refusal_rules(role: str, answers: str) -> tuple[_OrderRule, ...]:
-    return (
-        _OrderRule(
-            "cors",
-            role,
-            f"{answers} would miss CORS headers, so browsers report a CORS error instead",
-        ),
-        _OrderRule("access_log", role, f"{answers} would not be logged"),
-        _OrderRule("metrics", role, f"{answers} would not be counted"),
-        _OrderRule("security_headers", role, f"{answers} would leave without the security headers"),
-    )
-
-
-# The ordering mistakes compose warns about (SPEC §9). A middleware class takes part by setting the
-# class attribute ``_compose_role`` (for example "cors"); rules name roles, not classes, so
-# subclasses are covered and this module imports no middleware. Roles: "proxy_headers",
-# "security_headers", "cors", "request_id", "access_log", "trusted_host", "https_redirect",
-# "body_limit", "timeout", "rate_limit", "metrics", "timing", "auth", "compression".
-ORDER_RULES: tuple[_OrderRule, ...] = (
-    _OrderRule(
-        "cors",
-        "auth",
-        "its 401/403 answers and OPTIONS preflights would miss CORS headers, so browsers "
-        "report a CORS error instead of the status",
-    ),
-    _OrderRule(
-        "request_id",
-        "access_log",
-        "the access-log events would be written before a request ID exists, so they lack it",
-    ),
-    _OrderRule(
-        "access_log",
-        "compression",
-        "bytes_sent would count the uncompressed body, not the bytes on the wire",
-    ),
-    _OrderRule(
-        "proxy_headers",
-        "access_log",
-        "the access log would record the proxy's address and scheme, not the client's",
-    ),
-    _OrderRule(
-        "proxy_headers",
-        "trusted_host",
-        "the host check would see the proxy's Host header, not the forwarded host",
-    ),
-    _OrderRule(
-        "proxy_headers",
-        "https_redirect",
-        "requests the proxy received over HTTPS would look like HTTP and be redirected for ever",
-    ),
-    _OrderRule(
-        "proxy_headers",
-        "security_headers",
-        "HSTS would never be sent behind a proxy that terminates TLS: the scheme would still "
-        "be http",
-    ),
-    _OrderRule(
-        "proxy_headers",
-        "metrics",
-        "url.scheme would be the proxy's scheme, not the client's",
-    ),
-    _OrderRule(
-        "metrics",
-        "compression",
-        "the response body size would count the uncompressed body, not the bytes on the wire",
-    ),
-    _OrderRule(
-        "metrics",
-        "auth",
-        "its 401 and 403 answers would not be counted",
-    ),
-    _OrderRule(
-        "proxy_headers",
-        "rate_limit",
-        "every client behind the proxy would share the proxy's address, and one bucket",
-    ),
-    _OrderRule(
-        "security_headers",
-        "https_redirect",
-        "its redirects would leave without the security headers",
-    ),
-    _OrderRule(
-        "security_headers",
-        "auth",
-        "its 401 and 403 answers would leave without the security headers",
-    ),
-    _OrderRule(
-        "access_log",
-        "https_redirect",
-        "redirected requests would not be logged",
-    ),
-    *(rule for role, answers in _REFUSALS for rule in _refusal_rules(role, answers)),
-)
-
-
 class _Spec(NamedTuple):
     factory: Callable[..., Any]
     args: Sequence[Any]
@@ -254,7 +140,9 @@ def compose(app: ASGIApp, *layers: LayerLike) -> ASGIApp:
 
     Warns:
         UserWarning: The order is one that is almost always a mistake, such as authentication
-            outside CORS (its 401 and 403 responses would carry no CORS headers).
+            outside CORS (its 401 and 403 responses would carry no CORS headers). The layers
+            check their order themselves too, when they are built, however they were stacked;
+            for a pair compose has named, that check stays silent.
 
     Example:
         ```python
@@ -271,13 +159,18 @@ def compose(app: ASGIApp, *layers: LayerLike) -> ASGIApp:
     specs = [_resolve(index, layer, app) for index, layer in enumerate(layers)]
     _check_order([spec.role for spec in specs], ORDER_RULES)
     app = _wrap_innermost(app, specs)
-    for index in range(len(specs) - 1, -1, -1):
-        factory, args, kwargs, _ = specs[index]
-        wrapped = factory(app, *args, **kwargs)
-        if not callable(wrapped):
-            msg = f"layers[{index}] must return an ASGI app, got {wrapped!r} from {_name(factory)}"
-            raise TypeError(msg)
-        app = wrapped
+    # The layers' own construction check would repeat the warnings above for these pairs.
+    with checked_by_compose(spec.role for spec in specs):
+        for index in range(len(specs) - 1, -1, -1):
+            factory, args, kwargs, _ = specs[index]
+            wrapped = factory(app, *args, **kwargs)
+            if not callable(wrapped):
+                msg = (
+                    f"layers[{index}] must return an ASGI app, got {wrapped!r} from "
+                    f"{_name(factory)}"
+                )
+                raise TypeError(msg)
+            app = wrapped
     return app
 
 
@@ -458,7 +351,7 @@ def _is_litestar_middleware(layer: object) -> TypeGuard[_LitestarMiddleware]:
     return _has(layer, "middleware", "args", "kwargs")
 
 
-def _check_order(roles: Sequence[str | None], rules: Sequence[_OrderRule]) -> None:
+def _check_order(roles: Sequence[str | None], rules: Sequence[OrderRule]) -> None:
     for outer, inner, reason in rules:
         if outer in roles and inner in roles and roles.index(inner) < roles.index(outer):
             msg = (

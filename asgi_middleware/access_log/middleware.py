@@ -20,6 +20,7 @@ from asgi_middleware._kit.context import (
     structlog_contextvar,
 )
 from asgi_middleware._kit.headers import HeaderNames, get_first
+from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.paths import PathMatcher
 from asgi_middleware._kit.tracker import ResponseTracker, milliseconds
 from asgi_middleware._kit.types import ASGIApp, Message, RawHeaders, Receive, Scope, Send
@@ -196,6 +197,7 @@ class AccessLogMiddleware:
         redact_query_params: Sequence[str] = DEFAULT_REDACT_QUERY_PARAMS,
     ) -> None:
         self.app = app
+        check_position(self, app)
         if logger is None:
             logger = structlog.get_logger("asgi_middleware.access")
         self._logger = _require_logger("logger", logger)

@@ -26,6 +26,25 @@ __all__ = [
 _NO_CLAIMS: Mapping[str, Any] = MappingProxyType({})
 
 
+_CHANNELS_AUTH = (
+    "Channels' AuthMiddlewareStack sits inside AuthenticationMiddleware and tried to replace "
+    "scope['user'] ({user!r}) with its session user. Use one authority per connection: put "
+    "AuthMiddlewareStack on the websocket branch only (AuthenticationMiddleware around the http "
+    "branch), or drop it and use AuthenticationMiddleware for both"
+)
+
+
+def _refuse_channels_user(user: object, _value: object) -> None:
+    """The setter of ``_wrapped``: Channels' ``AuthMiddleware`` assigns it on ``scope["user"]``."""
+    raise TypeError(_CHANNELS_AUTH.format(user=user))
+
+
+# Channels' AuthMiddleware fills in its lazy user with ``scope["user"]._wrapped = ...``. On our
+# users (``__slots__``) that was an AttributeError and a 500; this says what is wrong instead.
+# Reading it is an AttributeError, as before: no attribute named ``_wrapped`` exists.
+_CHANNELS_GUARD = property(None, _refuse_channels_user)
+
+
 @runtime_checkable
 class BaseUser(Protocol):
     """What ``scope["user"]`` offers: Starlette's ``BaseUser`` interface.
@@ -82,6 +101,8 @@ class SimpleUser:
         """The username."""
         return self.username
 
+    _wrapped = _CHANNELS_GUARD
+
     def __repr__(self) -> str:
         return f"SimpleUser({self.username!r})"
 
@@ -114,6 +135,8 @@ class UnauthenticatedUser:
     def identity(self) -> str:
         """An empty string."""
         return ""
+
+    _wrapped = _CHANNELS_GUARD
 
     def __repr__(self) -> str:
         return "UnauthenticatedUser()"

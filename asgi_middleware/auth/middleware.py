@@ -13,6 +13,7 @@ from asgi_middleware._kit.config import (
     require_sync_callable,
 )
 from asgi_middleware._kit.headers import HeaderNames
+from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.paths import PathMatcher
 from asgi_middleware._kit.types import ASGIApp, Receive, Scope, Send
 from asgi_middleware.auth._challenge import distinct, require_scope_token
@@ -189,6 +190,7 @@ class AuthenticationMiddleware:
         response_format: Literal["json", "text"] = "json",
     ) -> None:
         self.app = app
+        check_position(self, app)
         backends = _backends(backend)
         self._indexed = tuple(enumerate(backends))
         self._others = self._indexed[1:]

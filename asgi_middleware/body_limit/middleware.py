@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Awaitable, Mapping
 
 from asgi_middleware._kit.headers import HeaderNames
+from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.paths import PathTable
 from asgi_middleware._kit.responses import content_headers, respond
 from asgi_middleware._kit.types import ASGIApp, Message, Receive, Scope, Send, WebSocketCloseEvent
@@ -160,6 +161,7 @@ class BodyLimitMiddleware:
         websocket_max_message_size: int | None = None,
     ) -> None:
         self.app = app
+        check_position(self, app)
         self._limit = require_limit("max_body_size", max_body_size)
         paths = PathTable(
             "path_limits",

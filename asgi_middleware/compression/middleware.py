@@ -18,6 +18,7 @@ from asgi_middleware._kit.headers import (
     replace_values,
     with_headers,
 )
+from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.threads import run_sync
 from asgi_middleware._kit.types import (
     ASGIApp,
@@ -223,6 +224,7 @@ class CompressionMiddleware:
         offload_threshold: int | None = 256 * 1024,
     ) -> None:
         self.app = app
+        check_position(self, app)
         minimum_size = require_int("minimum_size", minimum_size, minimum=0)
         names = available() if encodings is None else require_strings("encodings", encodings)
         if not names or len(set(names)) != len(names) or not set(names) <= set(_CODINGS):

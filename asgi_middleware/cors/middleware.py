@@ -14,6 +14,7 @@ from asgi_middleware._kit.config import (
     require_token,
 )
 from asgi_middleware._kit.headers import HeaderNames, get_first, with_headers
+from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.responses import content_headers, deny_websocket, respond
 from asgi_middleware._kit.types import ASGIApp, Headers, Message, Receive, Scope, Send
 from asgi_middleware.cors._origins import (
@@ -28,6 +29,8 @@ from asgi_middleware.cors._origins import (
 __all__ = ["CORSMiddleware"]
 
 _logger = logging.getLogger("asgi_middleware.cors")
+#: The longest Origin or path a refused handshake's log record shows (client-controlled).
+_MAX_SHOWN = 200
 # WebSockets only get an origin check, and only with websocket_origins (see __call__).
 _HANDLED = frozenset({"http", "websocket"})
 
@@ -179,6 +182,7 @@ class CORSMiddleware:
         websocket_origins: Sequence[str] | None = None,
     ) -> None:
         self.app = app
+        check_position(self, app)
         credentials = require_bool("allow_credentials", allow_credentials)
         self._private_network = require_bool("allow_private_network", allow_private_network)
         origins = require_strings("allow_origins", allow_origins)
@@ -390,9 +394,35 @@ class CORSMiddleware:
         ):
             await self.app(scope, receive, send)
             return
-        _logger.debug("WebSocket handshake refused: origin %r is not allowed", origin)
+        # A refused handshake is the cross-site hijacking attempt an operator wants to see, and
+        # the access log (inside CORS) never sees it: a WARNING, with what the client sent
+        # escaped and capped (never its cookies or credentials).
+        shown = _shown(origin.decode("latin-1"))
+        path = _shown(str(scope.get("path", "")))
+        client = _client(scope.get("client"))
+        _logger.warning(
+            "WebSocket handshake refused: origin %s is not allowed (path %s, client %s)",
+            shown,
+            path,
+            client,
+            extra={"origin": shown, "path": path, "client": client},
+        )
         # SPEC §3: a 403 before the handshake, else close 1008 without a reason.
         await deny_websocket(scope, send, 403, content_headers(_WS_DENIAL, _TEXT_PLAIN), _WS_DENIAL)
+
+
+def _shown(text: str) -> str:
+    """``text`` quoted and escaped (``repr``), cut at ``_MAX_SHOWN`` characters, for a log line."""
+    if len(text) > _MAX_SHOWN:
+        return repr(text[:_MAX_SHOWN]) + "..."
+    return repr(text)
+
+
+def _client(client: object) -> str:
+    """``host:port`` from the scope's ``client``, or ``-`` when the server gives none."""
+    if isinstance(client, (tuple, list)) and len(client) == 2:  # noqa: PLR2004
+        return f"{client[0]}:{client[1]}"
+    return "-"
 
 
 def _refusal(failures: list[str], request: tuple[bytes | None, ...]) -> tuple[int, Headers, bytes]:

@@ -12,6 +12,7 @@ from asgi_middleware._kit.hosts import (
     redirect_url,
     refuse_host,
 )
+from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.paths import PathMatcher
 from asgi_middleware._kit.responses import content_headers, deny_websocket, respond
 from asgi_middleware._kit.types import ASGIApp, Receive, Scope, Send
@@ -101,6 +102,7 @@ class HTTPSRedirectMiddleware:
         exclude_paths: Sequence[str] = (),
     ) -> None:
         self.app = app
+        check_position(self, app)
         self._status = _require_status(status)
         port = require_int("https_port", https_port, minimum=1, maximum=65535)
         self._port = None if port == _HTTPS_PORT else port

@@ -9,6 +9,7 @@ from typing import Any, NamedTuple, Protocol
 from asgi_middleware._kit.config import option_error, require_strings, require_sync_callable
 from asgi_middleware._kit.config import require_token as _require_token
 from asgi_middleware._kit.context import CLIENT_CLOSED, is_cancellation
+from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.paths import PathMatcher
 from asgi_middleware._kit.tracker import ResponseTracker, now, since_ms
 from asgi_middleware._kit.types import ASGIApp, Message, Receive, Scope, Send
@@ -236,6 +237,7 @@ class MetricsMiddleware:
         known_methods: Sequence[str] = KNOWN_METHODS,
     ) -> None:
         self.app = app
+        check_position(self, app)
         self._exporters = _require_exporters(exporters)
         self._route = None if route is None else require_sync_callable("route", route)
         self._unmatched = _require_unmatched(unmatched_route)

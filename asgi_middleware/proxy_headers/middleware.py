@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from asgi_middleware._kit.config import option_error, require_bool
 from asgi_middleware._kit.headers import HeaderNames, get_first, with_headers
+from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.origins import DEFAULT_PORTS, parse_host
 from asgi_middleware._kit.types import ASGIApp, Receive, Scope, Send
 from asgi_middleware.proxy_headers._forwarded import (
@@ -133,6 +134,7 @@ class ProxyHeadersMiddleware:
         forwarded_prefix: bool = False,
     ) -> None:
         self.app = app
+        check_position(self, app)
         self._trust = TrustedProxies("trusted_proxies", trusted_proxies)
         if not isinstance(headers, str):
             raise option_error(TypeError, "headers", "a str", headers)

@@ -9,6 +9,7 @@ from typing import Literal
 
 from asgi_middleware._kit.config import option_error, require_bool, require_sync_callable
 from asgi_middleware._kit.headers import HeaderNames, add_headers, with_headers
+from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.paths import PathMatcher
 from asgi_middleware._kit.responses import content_headers, deny_websocket, respond
 from asgi_middleware._kit.types import ASGIApp, Message, Receive, Scope, Send
@@ -168,6 +169,7 @@ class RateLimitMiddleware:
         on_error_callback: Callable[[Exception], object] | None = None,
     ) -> None:
         self.app = app
+        check_position(self, app)
         policies = _require_limits(limits)
         self._key = checked("key", key)
         if store is None:

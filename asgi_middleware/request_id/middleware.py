@@ -8,6 +8,7 @@ from collections.abc import Awaitable, Callable
 from asgi_middleware._kit.config import require_bool, require_sync_callable, require_token
 from asgi_middleware._kit.context import REQUEST_ID, structlog_contextvar
 from asgi_middleware._kit.headers import HeaderNames, add_headers, get_first, with_headers
+from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.types import ASGIApp, Message, RawHeaders, Receive, Scope, Send
 from asgi_middleware.request_id._ids import is_safe_id, is_safe_id_text, trace_id_from_traceparent
 from asgi_middleware.request_id.generators import uuid4_hex
@@ -147,6 +148,7 @@ class RequestIDMiddleware:
         traceparent: bool = False,
     ) -> None:
         self.app = app
+        check_position(self, app)
         self._header = require_token("header_name", header_name).lower().encode("ascii")
         self._names = HeaderNames(self._header)
         self._update_request = require_bool("update_request_header", update_request_header)

@@ -8,6 +8,7 @@ from secrets import token_urlsafe
 from typing import Any
 
 from asgi_middleware._kit.config import option_error
+from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.paths import PathTable
 from asgi_middleware._kit.types import ASGIApp, Message, Receive, Scope, Send
 from asgi_middleware.security_headers._config import DEFAULTS, Block, build_blocks
@@ -123,6 +124,7 @@ class SecurityHeadersMiddleware:
         path_overrides: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.app = app
+        check_position(self, app)
         options = {name: value for name, value in locals().items() if name in DEFAULTS}
         self._blocks: _Blocks = build_blocks(options)
         overrides = PathTable(

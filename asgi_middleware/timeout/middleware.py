@@ -7,6 +7,7 @@ import math
 from collections.abc import Mapping
 
 from asgi_middleware._kit.config import option_error
+from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.paths import PathTable
 from asgi_middleware._kit.threads import running_trio
 from asgi_middleware._kit.types import ASGIApp, Receive, Scope, Send
@@ -114,6 +115,7 @@ class TimeoutMiddleware:
         total_timeout: float | None = None,
     ) -> None:
         self.app = app
+        check_position(self, app)
         self._timeout = _optional_seconds("timeout", timeout)
         paths = PathTable(
             "path_timeouts",

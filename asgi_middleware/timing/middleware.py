@@ -20,6 +20,7 @@ from asgi_middleware._kit.headers import (
     get_first,
     with_headers,
 )
+from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.tracker import ResponseTracker, milliseconds, now, since_ms
 from asgi_middleware._kit.types import ASGIApp, Message, RawHeaders, Receive, Scope, Send
 from asgi_middleware.timing._server_timing import (
@@ -320,6 +321,7 @@ class TimingMiddleware:
         callback: Callable[[TimingResult], object] | None = None,
     ) -> None:
         self.app = app
+        check_position(self, app)
         self._server_timing = require_bool("server_timing", server_timing)
         name = require_token("metric_name", metric_name)
         description = require_description("metric_description", metric_description)

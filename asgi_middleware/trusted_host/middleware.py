@@ -13,6 +13,7 @@ from asgi_middleware._kit.hosts import (
     redirect_url,
     refuse_host,
 )
+from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.responses import content_headers, respond
 from asgi_middleware._kit.types import ASGIApp, Receive, Scope, Send
 
@@ -76,6 +77,7 @@ class TrustedHostMiddleware:
         self, app: ASGIApp, *, allowed_hosts: Sequence[str], www_redirect: bool = True
     ) -> None:
         self.app = app
+        check_position(self, app)
         self._hosts = HostPatterns("allowed_hosts", allowed_hosts)
         self._known = self._hosts.known
         self._www = require_bool("www_redirect", www_redirect)

@@ -12,7 +12,8 @@ from litestar.middleware import DefineMiddleware
 from starlette.middleware import Middleware
 
 from asgi_middleware import ASGIApp, Layer, Receive, Scope, Send, compose
-from asgi_middleware.compose import _check_order, _OrderRule
+from asgi_middleware._kit.order import OrderRule as _OrderRule
+from asgi_middleware.compose import _check_order
 from tests.support.asgi import body, http_scope, run, start
 
 

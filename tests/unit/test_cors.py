@@ -766,14 +766,41 @@ async def test_websocket_null_origin_refused_unless_listed() -> None:
 
 
 async def test_websocket_refusal_logged(caplog: pytest.LogCaptureFixture) -> None:
-    """A refused handshake is logged at debug level with the origin."""
-    caplog.set_level(logging.DEBUG, logger="asgi_middleware.cors")
+    """A refused handshake is one WARNING with the path, origin and client; no credentials."""
+    caplog.set_level(logging.WARNING, logger="asgi_middleware.cors")
+    headers = [("origin", OTHER), ("cookie", "session=s3cret"), ("authorization", "Bearer t0ken")]
 
     await _ws(
         cors(WebSocketApp(), websocket_origins=[ORIGIN]),
-        websocket_scope(headers=[("origin", OTHER)]),
+        websocket_scope("/chat", headers=headers, query_string=b"token=q"),
     )
 
-    assert [r.getMessage() for r in caplog.records] == [
-        "WebSocket handshake refused: origin b'https://evil.example' is not allowed"
-    ]
+    assert [(r.name, r.levelno) for r in caplog.records] == [("asgi_middleware.cors", 30)]
+    record = caplog.records[0]
+    assert record.getMessage() == (
+        "WebSocket handshake refused: origin 'https://evil.example' is not allowed "
+        "(path '/chat', client 127.0.0.1:51000)"
+    )
+    assert (record.__dict__["origin"], record.__dict__["path"], record.__dict__["client"]) == (
+        "'https://evil.example'",
+        "'/chat'",
+        "127.0.0.1:51000",
+    )
+    assert "s3cret" not in caplog.text
+    assert "t0ken" not in caplog.text
+    assert "token=q" not in caplog.text
+
+
+async def test_websocket_refusal_log_escapes_and_caps(caplog: pytest.LogCaptureFixture) -> None:
+    """Control characters are escaped, long values cut, a missing client shown as ``-``."""
+    caplog.set_level(logging.WARNING, logger="asgi_middleware.cors")
+    scope = websocket_scope("/" + "p" * 300, headers=[("origin", b"https://x\r\nforged")])
+    scope["client"] = None
+
+    await _ws(cors(WebSocketApp(), websocket_origins=[ORIGIN]), scope)
+
+    record = caplog.records[0]
+    assert record.__dict__["origin"] == "'https://x\\r\\nforged'"
+    assert record.__dict__["path"] == repr("/" + "p" * 199) + "..."
+    assert record.__dict__["client"] == "-"
+    assert "\n" not in record.getMessage()

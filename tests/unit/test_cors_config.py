@@ -12,8 +12,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from asgi_middleware import CORSMiddleware, Receive, Scope, Send
+from asgi_middleware._kit.order import ORDER_RULES
 from asgi_middleware._kit.origins import parse_origin
-from asgi_middleware.compose import ORDER_RULES
 from asgi_middleware.cors._origins import build_matcher, parse_token_list, split_origins
 from tests.support.asgi import http_scope, run
 
