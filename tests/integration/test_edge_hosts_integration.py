@@ -113,7 +113,9 @@ async def test_a_repeated_host_is_refused_where_starlette_reads_the_first() -> N
 
 @pytest.mark.parametrize(
     ("host", "status"),
-    [("example.com", 200), ("Example.COM:80", 200), ("a.api.example", 200), ("evil.example", 400)],
+    # Lower-case hosts only: Starlette 1.7 (the newest installable on Python 3.10) refuses a
+    # mixed-case Host that 1.10 allows, so that is no common ground (ours: test_trusted_host).
+    [("example.com", 200), ("example.com:80", 200), ("a.api.example", 200), ("evil.example", 400)],
 )
 async def test_ours_agrees_with_starlettes_on_plain_hosts(host: str, status: int) -> None:
     """Where Starlette's middleware is right, ours gives the same status: a changed import."""

@@ -103,12 +103,13 @@ def test_same_name_in_two_algorithms_keeps_two_states() -> None:
 # --- Bounded memory -----------------------------------------------------------------------
 
 #: What a million distinct keys may leave allocated, with max_keys=100_000 and one policy.
-CEILING = 32 * 1024 * 1024
+# 24 MB measured on Python 3.11, 37 MB on 3.10 (larger dicts and objects): 48 MiB holds both.
+CEILING = 48 * 1024 * 1024
 
 
 @pytest.mark.timeout(300)
 def test_a_million_keys_stay_under_the_ceiling() -> None:
-    """10**6 distinct keys, nothing expiring: 100,000 kept, under 32 MiB (tracemalloc).
+    """10**6 distinct keys, nothing expiring: 100,000 kept, under 48 MiB (tracemalloc).
 
     The most recent keys are the ones kept. A GCRA key of this length costs about 240 bytes
     (its text, the float, the table's entry and its link), so the default bound about 24 MB.
