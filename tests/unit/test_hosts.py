@@ -21,22 +21,13 @@ from asgi_middleware._kit.hosts import (
 )
 from asgi_middleware._kit.origins import parse_host
 from tests.support.asgi import Exchange, body, http_scope, start, websocket_scope
-from tests.support.strategies import LABELS, NEAR_ORIGINS, SAFE_WILDCARD_HINT
-
-PUNYCODE_HINT = "; write internationalised host names in punycode (xn--...)"
-ONLY_ORIGIN_HINT = "; an origin is scheme://host[:port] only"
-LITERAL_HINT = "; it looks like a regular expression, and origins here are compared literally"
-REGEX_OPTION_HINT = "; it looks like a regular expression: pass it as allow_origin_regex instead"
-NAME_RULE = "an origin with a valid host name (use punycode for IDNs)"
-IPV4_RULE = "an origin with a valid IPv4 host"
-IPV6_RULE = "an origin with a valid IPv6 host"
-PORT_RULE = "an origin with a port from 1 to 65535"
-
-
-def exactly(option: str, rule: str, value: object, hint: str = "") -> str:
-    """A pattern matching exactly ``<option> must be <rule>, got <value!r><hint>``."""
-    return rf"\A{re.escape(f'{option} must be {rule}, got {value!r}{hint}')}\Z"
-
+from tests.support.strategies import (
+    LABELS,
+    NEAR_ORIGINS,
+    PUNYCODE_HINT,
+    SAFE_WILDCARD_HINT,
+    exactly,
+)
 
 # --- The Host field of a request -----------------------------------------------------------------
 

@@ -24,9 +24,14 @@ from asgi_middleware._kit.origins import (
     parse_origin,
     require_origin,
 )
-from tests.support.strategies import LABELS, NEAR_ORIGINS, SAFE_WILDCARD_HINT
+from tests.support.strategies import (
+    LABELS,
+    NEAR_ORIGINS,
+    PUNYCODE_HINT,
+    SAFE_WILDCARD_HINT,
+    exactly,
+)
 
-PUNYCODE_HINT = "; write internationalised host names in punycode (xn--...)"
 ONLY_ORIGIN_HINT = "; an origin is scheme://host[:port] only"
 LITERAL_HINT = "; it looks like a regular expression, and origins here are compared literally"
 REGEX_OPTION_HINT = "; it looks like a regular expression: pass it as allow_origin_regex instead"
@@ -34,11 +39,6 @@ NAME_RULE = "an origin with a valid host name (use punycode for IDNs)"
 IPV4_RULE = "an origin with a valid IPv4 host"
 IPV6_RULE = "an origin with a valid IPv6 host"
 PORT_RULE = "an origin with a port from 1 to 65535"
-
-
-def exactly(option: str, rule: str, value: object, hint: str = "") -> str:
-    """A pattern matching exactly ``<option> must be <rule>, got <value!r><hint>``."""
-    return rf"\A{re.escape(f'{option} must be {rule}, got {value!r}{hint}')}\Z"
 
 
 # --- The normal form -----------------------------------------------------------------------------
