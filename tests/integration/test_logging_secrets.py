@@ -189,6 +189,22 @@ def logging_examples() -> dict[str, tuple[str, Setup | None]]:
 EXAMPLES = logging_examples()
 
 
+@pytest.fixture
+def uvicorn_loggers_as_configured_by_none(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The ``uvicorn`` loggers as ``log_config=None`` leaves them: propagating, with no handler.
+
+    Set for the test, whatever another test configured in this process before (a framework's or a
+    server's logging set-up may give them handlers and stop their propagation).
+    """
+    for name in ("uvicorn", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        monkeypatch.setattr(logger, "handlers", [])
+        monkeypatch.setattr(logger, "propagate", True)
+        monkeypatch.setattr(logger, "disabled", False)
+        monkeypatch.setattr(logger, "level", logging.NOTSET)
+
+
+@pytest.mark.usefixtures("uvicorn_loggers_as_configured_by_none")
 @pytest.mark.parametrize(("file", "setup"), list(EXAMPLES.values()), ids=list(EXAMPLES))
 async def test_failing_request_logs_its_traceback_without_credentials(
     file: str, setup: Setup | None, capsys: pytest.CaptureFixture[str]
