@@ -221,6 +221,6 @@ async def test_an_outage_mid_load_never_fails_a_request_and_limiting_resumes(
     assert set(recovered) <= set(failed)
     # One warning per outage as each worker sees it: failures and recoveries alternate. A worker
     # may see the restart flap (a request on a connection made before it fails after another has
-    # been answered), which is a second outage, logged once too; never a warning per request.
+    # been answered), which is another outage, logged once too; never a warning per request.
     assert all(failed[pid] - recovered.get(pid, 0) in {0, 1} for pid in failed)
-    assert max(failed.values()) <= 2
+    assert sum(failed.values()) + sum(recovered.values()) < len(outage) / 4
