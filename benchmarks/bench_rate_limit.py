@@ -48,8 +48,8 @@ from benchmarks.model import ASGIApp, Check, Message, Scenario, Scope, Variant
 QUOTA = 6_000_000
 WINDOW = 60
 PATH = "/api/items"
-_POLICY = b'"api";q=%d;w=%d' % (QUOTA, WINDOW)
-_LIMIT = re.compile(r'"api";r=\d+;t=\d+')
+POLICY = b'"api";q=%d;w=%d' % (QUOTA, WINDOW)
+LIMIT = re.compile(r'"api";r=\d+;t=\d+')
 
 
 async def _items(request: Request) -> Response:  # slowapi only reads its name
@@ -145,7 +145,7 @@ class FloorRateLimit:
         self.tats[key] = tat
         remaining = int((self.span - (tat - now)) / self.interval)
         fields = [
-            (b"ratelimit-policy", _POLICY),
+            (b"ratelimit-policy", POLICY),
             (b"ratelimit", b'"api";r=%d;t=%d' % (remaining, math.ceil(tat - now))),
         ]
 
@@ -157,15 +157,18 @@ class FloorRateLimit:
         await self.app(scope, receive, send_wrapper)
 
 
-def _fields_check(messages: list[Message]) -> None:
-    """Ours and the floor: 200, the app's body, the policy field and one RateLimit item."""
+def fields_check(messages: list[Message]) -> None:
+    """Ours and the floors: 200, the app's body, the policy field and one RateLimit item.
+
+    bench_rate_limit_redis checks its rows with it too.
+    """
     response = parse_response(messages)
     policy = response.get_all("ratelimit-policy")
     limit = response.get_all("ratelimit")
     if response.status != 200 or response.body != OK_BODY:
         msg = f"expected the app's 200, got {response.status} {response.body!r}"
         raise AssertionError(msg)
-    if policy != [_POLICY.decode()] or len(limit) != 1 or not _LIMIT.fullmatch(limit[0]):
+    if policy != [POLICY.decode()] or len(limit) != 1 or not LIMIT.fullmatch(limit[0]):
         msg = f"expected the rate-limit fields, got {policy!r} and {limit!r}"
         raise AssertionError(msg)
 
@@ -209,14 +212,14 @@ SCENARIOS: tuple[Scenario, ...] = (
                 _peer_check("ratelimit-remaining"),
                 "a new key per request",
             ),
-            Variant("asgi-middleware", ours, _fields_check, "GCRA, MemoryStore"),
+            Variant("asgi-middleware", ours, fields_check, "GCRA, MemoryStore"),
             Variant(
                 "asgi-middleware-new-keys",
                 ours_new_keys,
-                _fields_check,
+                fields_check,
                 "a new key per request",
             ),
-            Variant("floor", FloorRateLimit, _fields_check, "hand-written GCRA, one dict"),
+            Variant("floor", FloorRateLimit, fields_check, "hand-written GCRA, one dict"),
         ),
         # slowapi and Litestar build a Request that writes scope["state"].
         fresh_scope=True,

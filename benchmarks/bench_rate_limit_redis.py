@@ -21,7 +21,6 @@ from __future__ import annotations
 import atexit
 import math
 import os
-import re
 import shutil
 import socket
 import subprocess
@@ -34,12 +33,11 @@ import redis.asyncio
 
 from asgi_middleware.rate_limit import RateLimit, RateLimitMiddleware, RedisStore
 from asgi_middleware.rate_limit.redis_store import SCRIPT, SCRIPT_SHA
-from benchmarks.checks import expect, parse_response
+from benchmarks.bench_rate_limit import POLICY, QUOTA, WINDOW, fields_check
+from benchmarks.checks import expect
 from benchmarks.common import NO_BODY, OK_APP, OK_BODY, http_scope
 from benchmarks.model import ASGIApp, Message, Scenario, Scope, Variant
 
-QUOTA = 6_000_000
-WINDOW = 60
 PATH = "/api/items"
 HOST = "127.0.0.1"
 REDIS_MISSING = (
@@ -47,8 +45,6 @@ REDIS_MISSING = (
     "Install it with `sudo apt-get install redis-server` (Debian, Ubuntu) or "
     "`brew install redis` (macOS), or set REDIS_SERVER to its path."
 )
-_POLICY = b'"api";q=%d;w=%d' % (QUOTA, WINDOW)
-_LIMIT = re.compile(r'"api";r=\d+;t=\d+')
 
 
 class RedisServer:
@@ -145,7 +141,7 @@ class FloorRedis:
             await send({"type": "http.response.body", "body": b""})
             return
         fields = [
-            (b"ratelimit-policy", _POLICY),
+            (b"ratelimit-policy", POLICY),
             (b"ratelimit", b'"api";r=%d;t=%d' % (reply[2], math.ceil(float(reply[3])))),
         ]
 
@@ -155,19 +151,6 @@ class FloorRedis:
             return send(message)
 
         await self.app(scope, receive, send_wrapper)
-
-
-def _fields_check(messages: list[Message]) -> None:
-    """The app's 200 and body, the policy field and one RateLimit item."""
-    response = parse_response(messages)
-    policy = response.get_all("ratelimit-policy")
-    limit = response.get_all("ratelimit")
-    if response.status != 200 or response.body != OK_BODY:
-        msg = f"expected the app's 200, got {response.status} {response.body!r}"
-        raise AssertionError(msg)
-    if policy != [_POLICY.decode()] or len(limit) != 1 or not _LIMIT.fullmatch(limit[0]):
-        msg = f"expected the rate-limit fields, got {policy!r} and {limit!r}"
-        raise AssertionError(msg)
 
 
 SCENARIOS: tuple[Scenario, ...] = ()
@@ -182,8 +165,8 @@ if SERVER is not None:
             bare_check=expect(body=OK_BODY, absent=("ratelimit",)),
             reference="floor",
             variants=(
-                Variant("floor", FloorRedis, _fields_check, "one bare EVALSHA, same client"),
-                Variant("asgi-middleware", ours, _fields_check, "GCRA, RedisStore"),
+                Variant("floor", FloorRedis, fields_check, "one bare EVALSHA, same client"),
+                Variant("asgi-middleware", ours, fields_check, "GCRA, RedisStore"),
             ),
         ),
     )
