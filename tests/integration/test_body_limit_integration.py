@@ -9,7 +9,7 @@ tested under a real server in tests/live/test_body_limit_live.py.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from typing import Any
 
 import httpx
@@ -25,7 +25,7 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 
 from asgi_middleware import ASGIApp
 from asgi_middleware.body_limit import BodyLimitMiddleware, RequestBodyTooLargeError
-from tests.support.asgi import asgi_client, run, websocket_scope
+from tests.support.asgi import asgi_client, run, send_streamed, websocket_scope
 
 LIMIT = 1024
 BOUNDARY = "limit-boundary"
@@ -55,39 +55,6 @@ def pieces_of(data: bytes, size: int = 256) -> Iterator[bytes]:
     """``data`` in chunks of ``size`` bytes."""
     for start in range(0, len(data), size):
         yield data[start : start + size]
-
-
-class Streamed(httpx.AsyncByteStream):
-    """A request body sent in pieces without a Content-Length, as a chunked upload is.
-
-    An iterator object rather than an async generator: the app may stop reading before the
-    end, and an async generator left unfinished is reported when collected under trio.
-    """
-
-    def __init__(self, pieces: Iterable[bytes]) -> None:
-        self._pieces = iter(pieces)
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self
-
-    async def __anext__(self) -> bytes:
-        try:
-            return next(self._pieces)
-        except StopIteration:
-            raise StopAsyncIteration from None
-
-
-async def send_streamed(
-    client: httpx.AsyncClient,
-    method: str,
-    path: str,
-    pieces: Iterable[bytes],
-    headers: Mapping[str, str] | None = None,
-) -> httpx.Response:
-    """Send ``pieces`` as a chunked upload to ``path``."""
-    fields = {"host": client.base_url.host, "transfer-encoding": "chunked", **(headers or {})}
-    url = client.base_url.join(path)
-    return await client.send(httpx.Request(method, url, stream=Streamed(pieces), headers=fields))
 
 
 class Seen:

@@ -3,14 +3,13 @@
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator, Iterable, Iterator, Mapping
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
 
-from tests.support.asgi import asgi_client, run, websocket_scope
+from tests.support.asgi import asgi_client, run, send_streamed, websocket_scope
 from tests.support.samples import app_of, load
 
 pytestmark = [pytest.mark.anyio, pytest.mark.usefixtures("sibling_imports")]
@@ -23,39 +22,6 @@ def pieces(size: int, piece: bytes = b"x" * 65536) -> Iterator[bytes]:
     while size > 0:
         yield piece[:size]
         size -= len(piece)
-
-
-class Streamed(httpx.AsyncByteStream):
-    """A request body sent in pieces without a Content-Length, as a chunked upload is.
-
-    An iterator object rather than an async generator: the app may stop reading before the
-    end, and an async generator left unfinished is reported when collected under trio.
-    """
-
-    def __init__(self, pieces: Iterable[bytes]) -> None:
-        self._pieces = iter(pieces)
-
-    def __aiter__(self) -> AsyncIterator[bytes]:
-        return self
-
-    async def __anext__(self) -> bytes:
-        try:
-            return next(self._pieces)
-        except StopIteration:
-            raise StopAsyncIteration from None
-
-
-async def send_streamed(
-    client: httpx.AsyncClient,
-    method: str,
-    path: str,
-    pieces: Iterable[bytes],
-    headers: Mapping[str, str] | None = None,
-) -> httpx.Response:
-    """Send ``pieces`` as a chunked upload to ``path``."""
-    fields = {"host": client.base_url.host, "transfer-encoding": "chunked", **(headers or {})}
-    url = client.base_url.join(path)
-    return await client.send(httpx.Request(method, url, stream=Streamed(pieces), headers=fields))
 
 
 async def test_basic_sample_takes_small_json_and_refuses_a_large_one() -> None:

@@ -12,7 +12,7 @@ body after the response completed, ...) fails the test that exercised it.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from typing import Any
 
 import anyio
@@ -24,6 +24,7 @@ __all__ = [
     "ASGIValidator",
     "Exchange",
     "ProtocolError",
+    "Streamed",
     "answer_lifespan",
     "asgi_client",
     "body",
@@ -34,6 +35,7 @@ __all__ = [
     "lifespan_scope",
     "respond",
     "run",
+    "send_streamed",
     "start",
     "start_of",
     "websocket_scope",
@@ -384,3 +386,36 @@ async def run(
     with anyio.fail_after(timeout):
         await app(scope, exchange.receive, exchange.send)
     return exchange.sent
+
+
+class Streamed(httpx.AsyncByteStream):
+    """A request body sent in pieces without a Content-Length, as a chunked upload is.
+
+    An iterator object rather than an async generator: the app may stop reading before the
+    end, and an async generator left unfinished is reported when collected under trio.
+    """
+
+    def __init__(self, pieces: Iterable[bytes]) -> None:
+        self._pieces = iter(pieces)
+
+    def __aiter__(self) -> AsyncIterator[bytes]:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return next(self._pieces)
+        except StopIteration:
+            raise StopAsyncIteration from None
+
+
+async def send_streamed(
+    client: httpx.AsyncClient,
+    method: str,
+    path: str,
+    pieces: Iterable[bytes],
+    headers: Mapping[str, str] | None = None,
+) -> httpx.Response:
+    """Send ``pieces`` as a chunked upload to ``path``."""
+    fields = {"host": client.base_url.host, "transfer-encoding": "chunked", **(headers or {})}
+    url = client.base_url.join(path)
+    return await client.send(httpx.Request(method, url, stream=Streamed(pieces), headers=fields))
