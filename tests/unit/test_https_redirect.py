@@ -22,53 +22,21 @@ from tests.support.asgi import (
     body,
     http_scope,
     lifespan_scope,
-    respond,
     run,
     start,
     websocket_scope,
 )
+from tests.support.host_apps import DENIAL, OK, PLAIN, Recorder, host, refusal
 
 pytestmark = pytest.mark.anyio
 
-PLAIN = (b"content-type", b"text/plain; charset=utf-8")
 TEXT = b"Redirecting to HTTPS"
-OK = [
-    start(200, [(b"content-type", b"text/plain"), (b"content-length", b"2")]),
-    {"type": "http.response.body", "body": b"ok"},
-]
-DENIAL: dict[str, Any] = {"websocket.http.response": {}}
-
-
-def refusal(reason: bytes) -> list[dict[str, Any]]:
-    """The complete 400 sent for ``reason``."""
-    return [start(400, [PLAIN, (b"content-length", str(len(reason)).encode())]), body(reason)]
 
 
 def redirect(location: bytes, status: int = 307) -> list[dict[str, Any]]:
     """The complete redirect to ``location``."""
     headers = [(b"location", location), PLAIN, (b"content-length", str(len(TEXT)).encode())]
     return [start(status, headers), body(TEXT)]
-
-
-class Recorder:
-    """An app that records the scope it got and answers ``ok``."""
-
-    def __init__(self) -> None:
-        self.scopes: list[Scope] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.scopes.append(scope)
-        if scope["type"] == "websocket":
-            await receive()
-            await send({"type": "websocket.accept"})
-            await send({"type": "websocket.close"})
-        else:
-            await respond(send, b"ok")
-
-
-def host(value: str | bytes) -> list[tuple[str | bytes, str | bytes]]:
-    """Request headers with one Host field."""
-    return [("accept", "*/*"), ("host", value)]
 
 
 async def serve(

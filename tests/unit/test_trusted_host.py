@@ -22,53 +22,20 @@ from tests.support.asgi import (
     body,
     http_scope,
     lifespan_scope,
-    respond,
     run,
     start,
     websocket_scope,
 )
+from tests.support.host_apps import DENIAL, OK, PLAIN, Recorder, host, refusal
 
 pytestmark = pytest.mark.anyio
 
 HOSTS = ["example.com", "*.example.org", "only.example:8443", "[::1]", "127.0.0.1"]
-PLAIN = (b"content-type", b"text/plain; charset=utf-8")
-OK = [
-    start(200, [(b"content-type", b"text/plain"), (b"content-length", b"2")]),
-    {"type": "http.response.body", "body": b"ok"},
-]
-DENIAL: dict[str, Any] = {"websocket.http.response": {}}
-
-
-def refusal(reason: bytes) -> list[dict[str, Any]]:
-    """The complete 400 the middleware sends for ``reason``."""
-    length = str(len(reason)).encode()
-    return [start(400, [PLAIN, (b"content-length", length)]), body(reason)]
 
 
 INVALID = refusal(b"Invalid host header")
 MISSING = refusal(b"Missing host header")
 REPEATED = refusal(b"Repeated host header")
-
-
-class Recorder:
-    """An app that records the scope it got and answers ``ok``."""
-
-    def __init__(self) -> None:
-        self.scopes: list[Scope] = []
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        self.scopes.append(scope)
-        if scope["type"] == "websocket":
-            await receive()
-            await send({"type": "websocket.accept"})
-            await send({"type": "websocket.close"})
-        else:
-            await respond(send, b"ok")
-
-
-def host(value: str | bytes) -> list[tuple[str | bytes, str | bytes]]:
-    """Request headers with one Host field."""
-    return [("accept", "*/*"), ("host", value)]
 
 
 async def serve(
