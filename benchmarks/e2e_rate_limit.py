@@ -27,7 +27,7 @@ from typing import Any
 
 from asgi_middleware.rate_limit import RateLimit, RateLimitMiddleware, RedisStore
 from benchmarks import bench_rate_limit_redis, e2e
-from benchmarks.bench_rate_limit_redis import QUOTA, WINDOW
+from benchmarks.bench_rate_limit import QUOTA, WINDOW
 from benchmarks.checks import expect
 from benchmarks.common import OK_APP, OK_BODY, http_scope
 from benchmarks.e2e_report import format_e2e
