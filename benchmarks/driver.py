@@ -9,6 +9,8 @@ The flow of `run`:
 2. Per scenario: pick the batch size (``--number`` or calibrated so the slowest implementation's
    batch lasts about ``batch_seconds``), run one warm-up batch per implementation, then for each
    repetition time one batch per implementation in a freshly shuffled order.
+
+Scenarios run in the event loop they name (asyncio or trio), one loop per kind for the whole run.
 """
 
 from __future__ import annotations
@@ -20,8 +22,11 @@ import random
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
+from typing import TypeVar
 
-from benchmarks.model import ASGIApp, Message, Scenario, Scope, Variant
+from benchmarks.model import EVENT_LOOPS, ASGIApp, Message, Scenario, Scope, Variant
+
+_T = TypeVar("_T")
 
 VALIDATION_REQUESTS = 2
 """Requests checked per implementation; the second catches state leaking out of the first."""
@@ -344,16 +349,22 @@ async def _measure(prepared: _Prepared, settings: Settings, rng: random.Random) 
     )
 
 
+async def _validate(scenarios: Sequence[Scenario]) -> list[str]:
+    return [failure for scenario in scenarios for failure in (await _prepare(scenario)).failures]
+
+
 async def _run(
     scenarios: Sequence[Scenario],
     settings: Settings,
+    rng: random.Random,
     on_result: Callable[[ScenarioResult], None] | None,
+    failures_elsewhere: Sequence[str],
 ) -> list[ScenarioResult]:
+    # Prepared and timed in one loop: a scenario's app may hold loop-bound resources (Redis).
     prepared = [await _prepare(scenario) for scenario in scenarios]
-    failures = [failure for item in prepared for failure in item.failures]
+    failures = [*failures_elsewhere, *(failure for item in prepared for failure in item.failures)]
     if failures:
         raise CheckFailedError(failures)
-    rng = random.Random(settings.seed)
     results: list[ScenarioResult] = []
     for item in prepared:
         result = await _measure(item, settings, rng)
@@ -361,6 +372,16 @@ async def _run(
         if on_result is not None:
             on_result(result)
     return results
+
+
+def _in_loop(event_loop: str, func: Callable[..., Awaitable[_T]], *args: object) -> _T:
+    """Run ``func(*args)`` to completion in a new event loop of the kind named."""
+    if event_loop == "trio":
+        import trio  # noqa: PLC0415 - only scenarios that ask for trio need it installed
+
+        result: _T = trio.run(func, *args)
+        return result
+    return asyncio.run(func(*args))  # type: ignore[arg-type]
 
 
 def run(
@@ -371,15 +392,17 @@ def run(
 ) -> list[ScenarioResult]:
     """Validate every implementation of every scenario, then time them all.
 
-    Everything runs in one asyncio event loop, so loop start-up never lands in a measurement.
+    The scenarios of each event loop (``Scenario.event_loop``) run in one loop of that kind,
+    asyncio's first, so loop start-up never lands in a measurement; every scenario is
+    validated, in its own loop, before any is timed.
 
     Args:
-        scenarios: What to run, in order.
+        scenarios: What to run, in order (asyncio's, then trio's).
         settings: Repetitions, batch size, seed.
         on_result: Called with each scenario's result as soon as it is measured.
 
     Returns:
-        One result per scenario, in order.
+        One result per scenario, in the order they ran.
 
     Raises:
         CheckFailedError: If any implementation's response failed its check (or its factory or
@@ -390,4 +413,15 @@ def run(
     if len(set(names)) != len(names):
         msg = f"scenario names must be unique, got {names!r}"
         raise ValueError(msg)
-    return asyncio.run(_run(scenarios, settings, on_result))
+    by_loop = {
+        event_loop: [scenario for scenario in scenarios if scenario.event_loop == event_loop]
+        for event_loop in EVENT_LOOPS
+    }
+    rng = random.Random(settings.seed)
+    # trio's scenarios are validated first, in a loop of their own, so that nothing is timed
+    # before every scenario of every loop has passed its checks; they are prepared again below.
+    failures = _in_loop("trio", _validate, by_loop["trio"]) if by_loop["trio"] else []
+    results = _in_loop("asyncio", _run, by_loop["asyncio"], settings, rng, on_result, failures)
+    if by_loop["trio"]:
+        results += _in_loop("trio", _run, by_loop["trio"], settings, rng, on_result, ())
+    return results

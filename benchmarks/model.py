@@ -20,6 +20,10 @@ BARE = "bare"
 """Name of the row that times the scenario's app without any middleware."""
 
 
+EVENT_LOOPS = ("asyncio", "trio")
+"""The event loops a scenario can run in."""
+
+
 def unwrapped(app: ASGIApp) -> ASGIApp:
     """Return ``app`` itself: the factory of the ``bare`` row.
 
@@ -73,10 +77,12 @@ class Scenario:
             scope per request, instead of the shared dict. For scenarios with a row that
             assigns to the scope it is given (asgi-correlation-id replaces ``scope["headers"]``);
             every row, ``bare`` included, pays the copy, so overheads are unaffected.
+        event_loop: ``"asyncio"`` (the default) or ``"trio"``: the event loop every request of
+            the scenario runs in, validation and probe included.
 
     Raises:
-        ValueError: If names clash, ``bare`` is used as a variant name, or ``reference`` names
-            no variant.
+        ValueError: If names clash, ``bare`` is used as a variant name, ``reference`` names
+            no variant, or ``event_loop`` is neither ``"asyncio"`` nor ``"trio"``.
     """
 
     name: str
@@ -89,8 +95,12 @@ class Scenario:
     variants: tuple[Variant, ...]
     probe: Probe | None = None
     fresh_scope: bool = False
+    event_loop: str = "asyncio"
 
     def __post_init__(self) -> None:
+        if self.event_loop not in EVENT_LOOPS:
+            msg = f"scenario {self.name!r}: event_loop must be one of {EVENT_LOOPS!r}"
+            raise ValueError(msg)
         names = [variant.name for variant in self.variants]
         if BARE in names:
             msg = f"scenario {self.name!r}: {BARE!r} is reserved for the unwrapped app"

@@ -1,10 +1,10 @@
 """One request's deadline under asyncio and under trio: one timer, and what the response did.
 
 Under asyncio the deadline is one ``loop.call_at`` timer that cancels the request's own task
-(:class:`AsyncioDeadline`, run by the middleware's ``__call__``); under trio it is the deadline
-of one ``trio.CancelScope`` around the app (:func:`run_trio`). Either way no task is started and
-nothing polls (SPEC §13). The timer is moved, never added to: when the response starts in time it
-is stopped, or moved to the total deadline when there is one, which is stopped in turn when the
+(:class:`AsyncioDeadline`), under trio the deadline of one ``trio.CancelScope`` around the app
+(:class:`TrioDeadline`), both run by the middleware's ``__call__``. Either way no task is started
+and nothing polls (SPEC §13). The timer is moved, never added to: when the response starts in time
+it is stopped, or moved to the total deadline when there is one, which is stopped in turn when the
 response is complete.
 """
 
@@ -13,22 +13,21 @@ from __future__ import annotations
 import asyncio
 import math
 from collections.abc import Awaitable
-from types import ModuleType
 from typing import Any
 
 from asgi_middleware._kit.context import is_cancellation
 from asgi_middleware._kit.responses import content_headers, respond
 from asgi_middleware._kit.tracker import ResponseTracker
-from asgi_middleware._kit.types import ASGIApp, Message, Receive, Scope, Send
+from asgi_middleware._kit.types import Message, Send
 
 __all__ = [
     "CANCEL_MESSAGE",
     "AsyncioDeadline",
+    "TrioDeadline",
     "expired",
     "ours",
     "ours_counted",
     "ours_flagged",
-    "run_trio",
 ]
 
 _STATUS = 504
@@ -147,20 +146,27 @@ class AsyncioDeadline:
         return self.send(message)
 
 
-class _TrioDeadline:
-    """One request's deadline under trio: the deadline of the cancel scope around the app."""
+class TrioDeadline:
+    """One request's deadline under trio: the deadline of one cancel scope around the app.
 
-    __slots__ = ("cancel_scope", "send", "started", "total_at", "tracker")
+    The middleware's ``__call__`` enters :attr:`cancel_scope` around the app, with the send
+    wrapper that suits ``total``, then asks :func:`expired` what to do if the scope was
+    cancelled. The scope catches only its own ``Cancelled``: an outer cancellation passes
+    through it, and so does any other error of the app's. Its deadline is relative, set when it
+    is entered, so trio reads its clock once.
+    """
 
-    total_at: float
+    __slots__ = ("cancel_scope", "extra", "send", "started", "tracker")
+
+    extra: float
     tracker: ResponseTracker
 
-    def __init__(self, cancel_scope: Any, send: Send, total_at: float | None) -> None:
-        self.cancel_scope = cancel_scope
+    def __init__(self, trio: Any, send: Send, timeout: float, total: float | None) -> None:
+        self.cancel_scope = trio.CancelScope(relative_deadline=timeout)
         self.send = send
         self.started = False
-        if total_at is not None:
-            self.total_at = total_at
+        if total is not None:
+            self.extra = total - timeout
             self.tracker = ResponseTracker()
 
     def send_wrapper(self, message: Message) -> Awaitable[None]:
@@ -177,32 +183,8 @@ class _TrioDeadline:
         tracker.sent(message)
         if message["type"] == "http.response.start":
             self.started = True
-            self.cancel_scope.deadline = self.total_at
+            # Unmoved until now, the deadline is the request's start plus the timeout.
+            self.cancel_scope.deadline += self.extra
         elif tracker.complete:
             self.cancel_scope.deadline = math.inf
         return self.send(message)
-
-
-async def run_trio(
-    trio: ModuleType,
-    app: ASGIApp,
-    scope: Scope,
-    receive: Receive,
-    send: Send,
-    *,
-    timeout: float,
-    total: float | None,
-) -> None:
-    """Call ``app`` under trio with the deadline; :func:`expired` says what happens after it.
-
-    The cancel scope catches only its own ``Cancelled``: an outer cancellation passes through
-    it, and so does any other error of the app's.
-    """
-    now = trio.current_time()
-    with trio.CancelScope(deadline=now + timeout) as cancel_scope:
-        deadline = _TrioDeadline(cancel_scope, send, None if total is None else now + total)
-        wrapper = deadline.send_wrapper if total is None else deadline.send_wrapper_total
-        await app(scope, receive, wrapper)
-    if cancel_scope.cancel_called:
-        raised = bool(cancel_scope.cancelled_caught)
-        await expired(send, started=deadline.started, raised=raised, total=total)

@@ -11,6 +11,7 @@ import json
 import os
 import subprocess
 import sys
+from asyncio import _get_running_loop as asyncio_loop
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,65 @@ def test_failing_check_stops_the_run_before_any_timing() -> None:
     # Only validation requests reached the apps: the good scenario, checked first, was not timed.
     assert good_app.calls == 2 * VALIDATION_REQUESTS
     assert broken_app.calls <= 2 * VALIDATION_REQUESTS
+
+
+class LoopRecordingApp(CountingApp):
+    """CountingApp that records which event loop each request ran in."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.loops: set[str] = set()
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        self.loops.add("trio" if asyncio_loop() is None else "asyncio")
+        await super().__call__(scope, receive, send)
+
+
+def test_trio_scenario_runs_under_trio_and_asyncio_ones_under_asyncio() -> None:
+    """``event_loop="trio"`` runs validation and timing in ``trio.run``; the rest in asyncio."""
+    ok = expect(body=b'{"status":"ok"}')
+    under_trio, under_asyncio = LoopRecordingApp(), LoopRecordingApp()
+    trio_scenario = dataclasses.replace(
+        scenario("on-trio", under_trio, Variant("same", unwrapped, ok)), event_loop="trio"
+    )
+    asyncio_scenario = scenario("on-asyncio", under_asyncio, Variant("same", unwrapped, ok))
+
+    results = run([trio_scenario, asyncio_scenario], TINY)
+
+    assert [result.name for result in results] == ["on-asyncio", "on-trio"]
+    assert under_trio.loops == {"trio"}
+    assert under_asyncio.loops == {"asyncio"}
+
+
+def test_failing_trio_scenario_stops_the_asyncio_ones_before_any_timing() -> None:
+    """A trio scenario that fails its check aborts the run before asyncio's are timed."""
+    good_app = CountingApp()
+    wants_cors = expect(headers={"access-control-allow-origin": "https://app.example"})
+    good = scenario("good", good_app, Variant("same", unwrapped, expect(body=b'{"status":"ok"}')))
+    broken = dataclasses.replace(
+        scenario("broken", CountingApp(), Variant("no-op", unwrapped, wants_cors)),
+        event_loop="trio",
+    )
+    measured: list[ScenarioResult] = []
+
+    with pytest.raises(CheckFailedError, match="broken/no-op: request 1 failed its check"):
+        run(
+            [good, broken],
+            Settings(repeat=5, number=100, batch_seconds=0.001, seed=0),
+            on_result=measured.append,
+        )
+
+    assert measured == []
+    assert good_app.calls == 2 * VALIDATION_REQUESTS
+
+
+def test_event_loop_must_be_asyncio_or_trio() -> None:
+    """A scenario naming another event loop is refused when it is built."""
+    with pytest.raises(ValueError, match=r"event_loop must be one of \('asyncio', 'trio'\)"):
+        dataclasses.replace(
+            scenario("curio", CountingApp(), Variant("same", unwrapped, expect())),
+            event_loop="curio",
+        )
 
 
 def test_main_exits_1_and_names_the_failed_check(capsys: pytest.CaptureFixture[str]) -> None:
