@@ -13,7 +13,7 @@ import warnings
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 __all__ = ["ORDER_RULES", "OrderRule", "check_position", "checked_by_compose"]
 
@@ -130,7 +130,7 @@ ORDER_RULES: tuple[OrderRule, ...] = (
     *(rule for role, answers in _REFUSALS for rule in _refusal_rules(role, answers)),
 )
 
-#: How far ``check_position`` follows ``.app`` attributes: deeper than any real stack.
+#: How many objects ``check_position`` visits below a layer: more than any real stack has.
 _MAX_DEPTH = 64
 
 #: The roles of the layers ``compose`` is building: it warns about their order itself.
@@ -157,42 +157,90 @@ def checked_by_compose(roles: Iterable[str | None]) -> Iterator[None]:
 def check_position(layer: object, app: object) -> None:
     """Warn once per process for each rule broken by ``layer`` being built around ``app``.
 
-    Follows the ``.app`` attributes down from ``app`` (our layers, Starlette's middleware, its
-    ``ExceptionMiddleware``...), up to ``_MAX_DEPTH`` objects and never round a cycle, and
-    collects the layers with a ``_compose_role``. A rule whose ``inner`` role is this layer's and
-    whose ``outer`` role is found below is broken: the layer that belongs outside sits inside.
+    Walks down from ``app`` (see :func:`_below`) and collects the layers with a
+    ``_compose_role``. A rule whose ``inner`` role is this layer's and whose ``outer`` role is
+    found below is broken: the layer that belongs outside sits inside.
     """
     role = getattr(type(layer), "_compose_role", None)
     composed = _COMPOSED.get()
-    below: dict[str, object] = {}
-    framework: str | None = None
-    seen: set[int] = set()
-    node: object = app
-    while node is not None and id(node) not in seen and len(seen) < _MAX_DEPTH:
-        seen.add(id(node))
-        framework = framework or _framework(node)
-        found = getattr(type(node), "_compose_role", None)
-        if isinstance(found, str):
-            below.setdefault(found, node)
-        try:
-            node = getattr(node, "app", None)
-        except Exception:  # A property that fails: the chain ends here.  # noqa: BLE001
-            node = None
+    below, framework = _below(app)
     for outer, inner, reason in ORDER_RULES:
         pair = (outer, inner)
         if inner != role or outer not in below or pair in _WARNED:
             continue
         if outer in composed and inner in composed:
             continue
-        outer_name = type(below[outer]).__qualname__
+        outer_name, listed = below[outer]
         inner_name = type(layer).__qualname__
+        fix = _across(outer_name, inner_name) if listed else _fix(framework, outer_name, inner_name)
         msg = (
             f"{inner_name} is built around {outer_name}, so the {inner} layer runs outside the "
-            f"{outer} layer: {reason}. {_fix(framework, outer_name, inner_name)}"
+            f"{outer} layer: {reason}. {fix}"
         )
         warnings.warn(msg, UserWarning, stacklevel=3)
         # Recorded after the warning: where warnings are errors, every build keeps failing.
         _WARNED.add(pair)
+
+
+def _below(app: object) -> tuple[dict[str, tuple[str, bool]], str | None]:
+    """The roles of our layers below ``app``, and the framework found on the way.
+
+    Each role maps to the class name of the first layer found with it, and whether that layer
+    is only listed in a framework app's own middleware list, not built yet. The walk follows
+    ``.app`` (our layers, Starlette's middleware, any wrapper), Channels' ``.inner`` and its
+    routers' branches (``ProtocolTypeRouter``'s mapping, ``URLRouter``'s routes), and reads
+    the list of a Starlette or FastAPI app object (``user_middleware``), which builds its stack
+    on its first request, after the layers around it were built. It visits at most
+    ``_MAX_DEPTH`` objects and never one twice.
+    """
+    below: dict[str, tuple[str, bool]] = {}
+    framework: str | None = None
+    seen: set[int] = set()
+    pending: list[object] = [app]
+    while pending and len(seen) < _MAX_DEPTH:
+        node = pending.pop(0)
+        if node is None or id(node) in seen:
+            continue
+        seen.add(id(node))
+        framework = framework or _framework(node)
+        found = getattr(type(node), "_compose_role", None)
+        if isinstance(found, str):
+            below.setdefault(found, (type(node).__qualname__, False))
+        for cls in _listed(node):
+            listed = getattr(cls, "_compose_role", None)
+            if isinstance(listed, str):
+                below.setdefault(listed, (cls.__qualname__, True))
+        pending.extend(_children(node))
+    return below, framework
+
+
+def _attribute(node: object, name: str) -> Any:
+    try:
+        return getattr(node, name, None)
+    except Exception:  # A property that fails: no way down there.  # noqa: BLE001
+        return None
+
+
+def _listed(node: object) -> list[type]:
+    """The classes in a Starlette or FastAPI app object's own middleware list."""
+    entries = _attribute(node, "user_middleware")
+    if not isinstance(entries, list):
+        return []
+    classes = (getattr(entry, "cls", None) for entry in entries)
+    return [cls for cls in classes if isinstance(cls, type)]
+
+
+def _children(node: object) -> list[object]:
+    """The apps below ``node``: its ``.app``, a Channels ``.inner``, a Channels router's apps."""
+    children = [_attribute(node, "app"), _attribute(node, "inner")]
+    if type(node).__module__.startswith("channels."):
+        mapping = _attribute(node, "application_mapping")
+        if isinstance(mapping, dict):
+            children.extend(mapping.values())
+        routes = _attribute(node, "routes")
+        if isinstance(routes, list):
+            children.extend(_attribute(route, "callback") for route in routes)
+    return children
 
 
 def _framework(node: object) -> str | None:
@@ -203,6 +251,14 @@ def _framework(node: object) -> str | None:
         if module.startswith(prefixes):
             return name
     return None
+
+
+def _across(outer: str, inner: str) -> str:
+    return (
+        f"{outer} is in the app's own middleware list, which runs inside every layer wrapped "
+        f"around the app object: keep the two on one side, both wrapped around the app with "
+        f"compose(app, {outer}, {inner}, ...) or both in the app's list."
+    )
 
 
 def _fix(framework: str | None, outer: str, inner: str) -> str:

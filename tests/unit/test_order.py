@@ -11,6 +11,7 @@ from litestar import Litestar, get
 from litestar.middleware import DefineMiddleware
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
+from starlette.middleware.trustedhost import TrustedHostMiddleware
 from starlette.responses import PlainTextResponse
 from starlette.routing import Route
 
@@ -291,3 +292,63 @@ def test_compose_around_a_stack_built_elsewhere_is_still_checked() -> None:
     assert len(caught) == 1
     assert str(caught[0].message).startswith("AuthenticationMiddleware is built around")
     assert order._COMPOSED.get() == frozenset()
+
+
+ACROSS = "is in the app's own middleware list, which runs inside every layer wrapped around"
+
+
+@pytest.mark.parametrize("framework", [Starlette, FastAPI])
+def test_a_layer_around_the_app_object_sees_the_apps_own_list(framework: Any) -> None:
+    """Auth wrapped around the app object, CORS in its add_middleware list: warned, with the fix."""
+    app = framework()
+    app.add_middleware(CORSMiddleware, allow_origins=ORIGINS)
+
+    with pytest.warns(UserWarning, match="built around") as caught:
+        compose(app, Layer(AuthenticationMiddleware, backend=BACKEND))
+
+    message = str(caught[0].message)
+    assert message.startswith("AuthenticationMiddleware is built around CORSMiddleware")
+    assert message.endswith(
+        f"CORSMiddleware {ACROSS} the app object: keep the two on one side, both wrapped around "
+        "the app with compose(app, CORSMiddleware, AuthenticationMiddleware, ...) or both in the "
+        "app's list."
+    )
+
+
+def test_the_apps_own_list_in_the_right_order_across_the_boundary_is_silent() -> None:
+    """CORS around the app object and auth in its list is the recommended order: nothing."""
+    app = Starlette(middleware=[Middleware(AuthenticationMiddleware, backend=BACKEND)])
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compose(app, Layer(CORSMiddleware, allow_origins=ORIGINS))
+
+
+def test_list_entries_that_are_not_ours_are_skipped() -> None:
+    """Another library's middleware, or an entry that is not Middleware(cls, ...): nothing."""
+    app = Starlette()
+    app.add_middleware(TrustedHostMiddleware, allowed_hosts=["*"])
+    app.user_middleware.append(object())  # type: ignore[arg-type]
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        auth(app)
+
+
+def test_layers_behind_channels_routers_are_found() -> None:
+    """Branches of ProtocolTypeRouter and URLRouter, and a Channels middleware's ``inner``."""
+    from channels.middleware import BaseMiddleware  # type: ignore[import-untyped]  # noqa: PLC0415
+    from channels.routing import (  # type: ignore[import-untyped]  # noqa: PLC0415
+        ProtocolTypeRouter,
+        URLRouter,
+    )
+    from django.urls import path  # type: ignore[import-untyped]  # noqa: PLC0415
+
+    by_protocol = ProtocolTypeRouter({"http": cors(endpoint)})
+    by_path = ProtocolTypeRouter({"websocket": URLRouter([path("ws/", cors(endpoint))])})
+    channels_middleware = BaseMiddleware(cors(endpoint))
+
+    for router in (by_protocol, by_path, channels_middleware):
+        order._WARNED.clear()
+        with pytest.warns(UserWarning, match="built around CORSMiddleware"):
+            auth(router)
