@@ -335,7 +335,11 @@ class Exchange:
 
     ``receive`` returns the scripted messages in order; once they are used up it waits until the
     response is complete (as a server does while the client is connected), then reports a
-    disconnect. ``send`` validates and records every message, keeping the very objects sent.
+    disconnect. A WebSocket client sends nothing after its handshake until the handshake is
+    answered: so for a ``websocket`` scope, the messages after ``websocket.connect`` wait for
+    the app's ``websocket.accept``, and if the app refuses the handshake instead, the client is
+    gone (a disconnect). ``send`` validates and records every message, keeping the very
+    objects sent.
     """
 
     def __init__(
@@ -351,18 +355,32 @@ class Exchange:
         self.received: list[Mapping[str, Any]] = []
         self.validator = ASGIValidator(scope_type) if validate else None
         self.done = anyio.Event()
+        self.answered = anyio.Event()  # the WebSocket handshake was accepted or refused
+        self.accepted = False
+
+    def _disconnect(self) -> dict[str, Any]:
+        return dict(_DISCONNECT.get(self.scope_type, {"type": f"{self.scope_type}.disconnect"}))
 
     async def receive(self) -> Mapping[str, Any]:
         """Return the next scripted message, or a disconnect once the response is complete."""
+        message: Mapping[str, Any]
+        if self.script and self._waits_for_handshake(self.script[0]):
+            await self.answered.wait()
+            if not self.accepted:  # refused: the client never sends its frames, and is gone
+                self.script.clear()
+                message = self._disconnect()
+                self.received.append(message)
+                return message
         if self.script:
             message = self.script.pop(0)
         else:
             await self.done.wait()
-            message = dict(
-                _DISCONNECT.get(self.scope_type, {"type": f"{self.scope_type}.disconnect"})
-            )
+            message = self._disconnect()
         self.received.append(message)
         return message
+
+    def _waits_for_handshake(self, message: Mapping[str, Any]) -> bool:
+        return self.scope_type == "websocket" and message.get("type") != "websocket.connect"
 
     async def send(self, message: Mapping[str, Any]) -> None:
         """Validate and record ``message``."""
@@ -370,7 +388,16 @@ class Exchange:
             self.validator.check(message)
             if self.validator.complete:
                 self.done.set()
+        if message.get("type") in _HANDSHAKE_ANSWERS:
+            self.accepted = message["type"] == "websocket.accept"
+            self.answered.set()
         self.sent.append(message)
+
+
+#: What answers a WebSocket handshake: accepted, closed before accepting, or a denial response.
+_HANDSHAKE_ANSWERS = frozenset(
+    {"websocket.accept", "websocket.close", "websocket.http.response.start"}
+)
 
 
 async def run(
