@@ -186,11 +186,12 @@ def _below(app: object) -> tuple[dict[str, tuple[str, bool]], str | None]:
     """The roles of our layers below ``app``, and the framework found on the way.
 
     Each role maps to the class name of the first layer found with it, and whether that layer
-    is only listed in a framework app's own middleware list, not built yet. The walk follows
-    ``.app`` (our layers, Starlette's middleware, any wrapper), Channels' ``.inner`` and its
-    routers' branches (``ProtocolTypeRouter``'s mapping, ``URLRouter``'s routes), and reads
-    the list of a Starlette or FastAPI app object (``user_middleware``), which builds its stack
-    on its first request, after the layers around it were built. It visits at most
+    is listed in a framework app object's own middleware list. The walk follows ``.app`` (our
+    layers, Starlette's middleware, any wrapper), Channels' ``.inner`` and its routers'
+    branches (``ProtocolTypeRouter``'s mapping, ``URLRouter``'s routes), and reads the list of
+    a Starlette, FastAPI or Litestar app object (see :func:`_listed`): Starlette builds it on
+    its first request, after the layers around the app were built, and Litestar into each
+    route's handler. It visits at most
     ``_MAX_DEPTH`` objects and never one twice.
     """
     below: dict[str, tuple[str, bool]] = {}
@@ -222,12 +223,26 @@ def _attribute(node: object, name: str) -> Any:
 
 
 def _listed(node: object) -> list[type]:
-    """The classes in a Starlette or FastAPI app object's own middleware list."""
+    """The classes in a framework app object's own middleware list.
+
+    Starlette's and FastAPI's ``user_middleware`` (``Middleware(cls, ...)`` entries) and a
+    Litestar app's ``middleware`` (``DefineMiddleware(cls, ...)`` entries, or classes).
+    """
     entries = _attribute(node, "user_middleware")
+    if entries is None and type(node).__module__.startswith("litestar."):
+        entries = _attribute(node, "middleware")
     if not isinstance(entries, list):
         return []
-    classes = (getattr(entry, "cls", None) for entry in entries)
-    return [cls for cls in classes if isinstance(cls, type)]
+    classes = (_entry_class(entry) for entry in entries)
+    return [cls for cls in classes if cls is not None]
+
+
+def _entry_class(entry: object) -> type | None:
+    for name in ("cls", "middleware"):  # Starlette's Middleware, Litestar's DefineMiddleware
+        value = getattr(entry, name, None)
+        if isinstance(value, type):
+            return value
+    return entry if isinstance(entry, type) else None
 
 
 def _children(node: object) -> list[object]:

@@ -20,6 +20,7 @@ from asgi_middleware._kit.order import ORDER_RULES, check_position
 from asgi_middleware.access_log import AccessLogMiddleware
 from asgi_middleware.auth import APIKeyBackend, AuthenticationMiddleware
 from asgi_middleware.compose import Layer, compose
+from asgi_middleware.compression import CompressionMiddleware
 from asgi_middleware.cors import CORSMiddleware
 from asgi_middleware.request_id import RequestIDMiddleware
 from tests.support.asgi import http_scope, run
@@ -352,3 +353,29 @@ def test_layers_behind_channels_routers_are_found() -> None:
         order._WARNED.clear()
         with pytest.warns(UserWarning, match="built around CORSMiddleware"):
             auth(router)
+
+
+def test_a_layer_around_a_litestar_app_sees_its_own_list() -> None:
+    """Litestar's list, of DefineMiddleware entries or bare classes, is read from outside."""
+    defined = Litestar(
+        route_handlers=[litestar_home],
+        middleware=[DefineMiddleware(CORSMiddleware, allow_origins=ORIGINS)],
+    )
+    bare_class = Litestar(route_handlers=[litestar_home], middleware=[AccessLogMiddleware])
+
+    with pytest.warns(UserWarning, match=f"CORSMiddleware {ACROSS}"):
+        compose(defined, Layer(AuthenticationMiddleware, backend=BACKEND))
+    with pytest.warns(UserWarning, match=f"AccessLogMiddleware {ACROSS}"):
+        compose(bare_class, CompressionMiddleware)
+
+
+def test_a_litestar_list_in_the_right_order_across_the_boundary_is_silent() -> None:
+    """CORS around the Litestar object and auth in its list: nothing."""
+    app = Litestar(
+        route_handlers=[litestar_home],
+        middleware=[DefineMiddleware(AuthenticationMiddleware, backend=BACKEND)],
+    )
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compose(app, Layer(CORSMiddleware, allow_origins=ORIGINS))
