@@ -168,7 +168,10 @@ def _modes(value: object) -> dict[str, Mode]:
         raise option_error(TypeError, "on_conflict", rule, value)
     modes: dict[str, Mode] = dict.fromkeys(HEADER_NAMES, "keep")
     for name, mode in value.items():
-        lowered = name.lower() if isinstance(name, str) else name
+        if not isinstance(name, str):
+            hint = "; write header names as text, such as 'x-frame-options'"
+            raise option_error(TypeError, "on_conflict", "keyed by str header names", name, hint)
+        lowered = name.lower()
         if lowered not in modes:
             hint = "; the headers are " + ", ".join(HEADER_NAMES)
             raise option_error(ValueError, "on_conflict", "keyed by header names", name, hint)

@@ -33,8 +33,9 @@ _DIRECTIVE_NAME = re.compile(r"[A-Za-z0-9-]+")
 # list, sources are separated by whitespace.
 _SOURCE = re.compile(r"[!-+\--:<-~]+")
 # CSP3 §2.3.1: 'sha256-<base64>' and friends; nonces are written with NONCE_SOURCE instead.
-_HASH = re.compile(r"'sha(?:256|384|512)-[A-Za-z0-9+/_-]+={0,2}'")
-_KEYWORD = re.compile(r"'[a-z-]+'")
+# Keywords and hash algorithms match ASCII case-insensitively ('SELF' is 'self').
+_HASH = re.compile(r"'sha(?:256|384|512)-[A-Za-z0-9+/_-]+={0,2}'", re.IGNORECASE)
+_KEYWORD = re.compile(r"'[a-z-]+'", re.IGNORECASE)
 # Keywords a policy must quote: unquoted, "self" is a host named self (a classic mistake).
 _BARE_KEYWORDS = frozenset(
     {
@@ -120,7 +121,7 @@ def check_source(option: str, source: object, directive: str) -> str:
             rule = f"a source {directive} allows (a nonce applies to scripts and styles only)"
             raise option_error(ValueError, option, rule, source)
         return source
-    if source.startswith("'nonce-"):
+    if source.lower().startswith("'nonce-"):
         hint = "; a fixed nonce protects nothing: use NONCE for a fresh one per response"
         raise option_error(ValueError, option, "not a fixed nonce", source, hint)
     if source.startswith("'") and (

@@ -156,12 +156,13 @@ class TrioDeadline:
     is entered, so trio reads its clock once.
     """
 
-    __slots__ = ("cancel_scope", "extra", "send", "started", "tracker")
+    __slots__ = ("cancel_scope", "extra", "send", "started", "tracker", "trio")
 
     extra: float
     tracker: ResponseTracker
 
     def __init__(self, trio: Any, send: Send, timeout: float, total: float | None) -> None:
+        self.trio = trio
         self.cancel_scope = trio.CancelScope(relative_deadline=timeout)
         self.send = send
         self.started = False
@@ -171,8 +172,9 @@ class TrioDeadline:
 
     def send_wrapper(self, message: Message) -> Awaitable[None]:
         """Forward ``message``; a response that starts in time stops the deadline."""
-        # A scope already cancelled stays cancelled: moving its deadline then changes nothing.
         if message["type"] == "http.response.start":
+            if self.cancel_scope.cancel_called:
+                return self._late_start(message)
             self.started = True
             self.cancel_scope.deadline = math.inf
         return self.send(message)
@@ -180,11 +182,24 @@ class TrioDeadline:
     def send_wrapper_total(self, message: Message) -> Awaitable[None]:
         """Forward ``message``: a start in time moves the deadline to the total; the end, off."""
         tracker = self.tracker
-        tracker.sent(message)
+        tracker.sent(message)  # the tracker only tells when the response is complete
         if message["type"] == "http.response.start":
+            if self.cancel_scope.cancel_called:
+                return self._late_start(message)
             self.started = True
             # Unmoved until now, the deadline is the request's start plus the timeout.
             self.cancel_scope.deadline += self.extra
         elif tracker.complete:
             self.cancel_scope.deadline = math.inf
         return self.send(message)
+
+    async def _late_start(self, message: Message) -> None:
+        """A start sent after the deadline passed, by an app that could not be cancelled then.
+
+        It was in a worker thread or a shielded scope. Outside a shield, this checkpoint
+        cancels it before anything reaches the server, so the client gets the whole ``504``;
+        in a shielded scope the app's own late answer is forwarded.
+        """
+        await self.trio.lowlevel.checkpoint_if_cancelled()
+        self.started = True
+        await self.send(message)

@@ -76,7 +76,8 @@ class TimeoutMiddleware:
             applies: long polls, server-sent events). The most specific pattern wins: an exact
             one, then the longest prefix.
         total_timeout: Opt-in deadline for the whole response, streaming included, in seconds
-            from the request's start; it must be longer than every timeout. When it passes
+            from the request's start, for the requests a timeout applies to; it must be longer
+            than every timeout. When it passes
             after the response started, the app is cancelled and the middleware raises
             ``TimeoutError`` once the app has unwound, so the server closes the connection and
             the client sees an incomplete body (a ``504`` if nothing was sent yet). Background
@@ -85,7 +86,7 @@ class TimeoutMiddleware:
     Raises:
         TypeError: An option of the wrong type.
         ValueError: A timeout that is not a finite number > 0, a bad path pattern, or a
-            ``total_timeout`` not longer than every timeout.
+            ``total_timeout`` not longer than every timeout, or with no timeout to go with.
 
     Limits:
         Only ``await`` points can be cancelled. Work in a thread (``run_in_threadpool``,
@@ -129,7 +130,14 @@ class TimeoutMiddleware:
         if total_timeout is not None:
             self._total = _require_seconds("total_timeout", total_timeout, none_hint=False)
             timeouts = [self._timeout, *(seconds for _, seconds in paths.items())]
-            longest = max((seconds for seconds in timeouts if seconds is not None), default=0.0)
+            numbers = [seconds for seconds in timeouts if seconds is not None]
+            if not numbers:
+                # The total deadline applies where a timeout does: here, nowhere.
+                hint = "; it applies only where a timeout does: set timeout, or path_timeouts"
+                raise option_error(
+                    ValueError, "total_timeout", "used with a timeout", total_timeout, hint
+                )
+            longest = max(numbers)
             if self._total <= longest:
                 hint = f"; it starts with the request, and a timeout is {longest:g}s"
                 raise option_error(

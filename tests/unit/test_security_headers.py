@@ -545,6 +545,8 @@ async def test_override_with_a_nonce() -> None:
         ({"on_conflict": ["keep"]}, TypeError, "on_conflict must be 'keep', 'replace'"),
         ({"on_conflict": {"x-other": "keep"}}, ValueError, "the headers are x-content-type"),
         ({"on_conflict": {"x-frame-options": "drop"}}, ValueError, r"on_conflict\['x-frame"),
+        ({"on_conflict": {b"x-frame-options": "keep"}}, TypeError, "keyed by str header names"),
+        ({"csp": "script-src 'NONCE-abc'"}, ValueError, "a fixed nonce protects nothing"),
         ({"path_overrides": ["/docs"]}, TypeError, "path_overrides must be a mapping"),
         ({"path_overrides": {"docs": {}}}, ValueError, r"path_overrides\[0\] must be a path"),
         ({"path_overrides": {"/docs": "csp"}}, TypeError, r"path_overrides\['/docs'\] must be a"),
@@ -562,6 +564,17 @@ def test_bad_options_are_refused(
     """Each bad option fails at construction with the option's name and the rule."""
     with pytest.raises(error, match=message):
         SecurityHeadersMiddleware(page(), **options)
+
+
+@pytest.mark.parametrize(
+    "source", ["'SELF'", "'Self'", "'Unsafe-Inline'", "'SHA256-AAAA'", "'Sha384-AbC+/='"]
+)
+async def test_keywords_and_hash_algorithms_are_case_insensitive(source: str) -> None:
+    """CSP3 matches them ASCII case-insensitively, as browsers do: sent as written."""
+    for policy in (f"script-src {source}", ContentSecurityPolicy(script_src=[source])):
+        app = SecurityHeadersMiddleware(page(), **OFF, csp=policy)
+        messages = await run(app, http_scope())
+        assert values(messages, b"content-security-policy") == [f"script-src {source}".encode()]
 
 
 def test_compose_role() -> None:

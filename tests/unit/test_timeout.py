@@ -186,14 +186,48 @@ def test_bad_options_are_refused_at_construction(
         assert str(caught.value) == message
 
 
-async def test_a_total_timeout_with_no_timeout_anywhere_is_unused() -> None:
-    """With no deadline on any path, any total deadline is accepted, and never cuts a stream."""
-    app = streaming((SHORT, b"a"), (SHORT, b"b"))
-    middleware = TimeoutMiddleware(app, timeout=None, total_timeout=SHORT, path_timeouts={})
+@pytest.mark.parametrize(
+    "options",
+    [{"timeout": None}, {"timeout": None, "path_timeouts": {"/events/*": None}}],
+    ids=["no-timeout", "only-none-paths"],
+)
+def test_a_total_timeout_with_no_timeout_anywhere_is_refused(options: dict[str, Any]) -> None:
+    """It would apply nowhere (it goes with a timeout), so it is a mistake caught at start-up."""
+    with pytest.raises(ValueError, match=r"^total_timeout must be used with a timeout") as caught:
+        TimeoutMiddleware(ok_app, total_timeout=SHORT, **options)
 
-    messages = await run(middleware, http_scope())
+    assert str(caught.value) == (
+        f"total_timeout must be used with a timeout, got {SHORT}; it applies only where a "
+        "timeout does: set timeout, or path_timeouts"
+    )
 
-    assert [message.get("body") for message in messages] == [None, b"a", b"b"]
+
+@TRIO_ONLY
+@pytest.mark.parametrize("total", [None, LONG * 2])
+async def test_a_start_after_the_deadline_from_a_thread_is_a_504_under_trio(
+    total: float | None,
+) -> None:
+    """trio: an app back from a worker thread after the deadline is cancelled before it starts.
+
+    The thread could not be cancelled; the start it sends next must not reach the server, or
+    the client would get a cut response instead of the 504.
+    """
+    import trio  # noqa: PLC0415
+
+    async def app(scope: Scope, receive: Receive, send: Send) -> None:
+        await trio.to_thread.run_sync(time.sleep, SHORT * 3)
+        await send(start(200))
+        await send(body(b"late"))
+
+    async def server_send(message: Any) -> None:
+        await trio.lowlevel.checkpoint()  # as a real server's send does
+        sent.append(message)
+
+    sent: list[Any] = []
+    middleware = TimeoutMiddleware(app, timeout=SHORT, total_timeout=total)
+    await middleware(http_scope(), Exchange("http").receive, server_send)
+
+    assert sent == GATEWAY_TIMEOUT
 
 
 def test_timeout_is_required() -> None:
