@@ -52,6 +52,10 @@ _HOST_PATTERN_RULE = "a host such as 'example.com', '*.example.com', '[::1]' or 
 _PATH_UNSAFE = re.compile(rb"[^A-Za-z0-9\-._~!$&'()*+,;=:@/%]")
 _QUERY_UNSAFE = re.compile(rb"[^A-Za-z0-9\-._~!$&'()*+,;=:@/%?]")
 _PATH_SAFE = "/!$&'()*+,;=:@-._~"
+# Single-label names a wildcard may cover: special-use names no one registers under (RFC 6761
+# §6.2 test, §6.3 localhost, where *.localhost is loopback; RFC 6762 local, for mDNS; internal,
+# reserved by ICANN for private use). home.arpa (RFC 8375) has two labels, allowed as any domain.
+_SPECIAL_USE = frozenset({"localhost", "test", "internal", "local"})
 
 
 class HostProblem(enum.Enum):
@@ -161,9 +165,12 @@ def _require_host_pattern(option: str, value: str) -> str:
         port = normal_port(port_text)
     except HostRuleError as refused:
         raise option_error(ValueError, option, f"a host with {refused.rule}", value) from None
-    if prefix and (host.count(".") < 1 or host[-1].isdigit()):
+    if prefix and ((host.count(".") < 1 and host not in _SPECIAL_USE) or host[-1].isdigit()):
         rule = "a safe subdomain wildcard such as '*.example.com'"
-        hint = "; the part after '*.' must be a domain of two labels or more"
+        hint = (
+            "; the part after '*.' must be a domain of two labels or more, or one of the "
+            "special-use names 'localhost', 'test', 'internal' and 'local'"
+        )
         raise option_error(ValueError, option, rule, value, hint)
     return prefix + host + ("" if port is None else f":{port}")
 
@@ -174,8 +181,10 @@ class HostPatterns:
     An entry is ``"*"`` (any host), a host (``example.com``, ``127.0.0.1``, ``[::1]``), a host
     with a port (``example.com:8443``), or a subdomain wildcard with or without a port
     (``*.example.com``): one or more whole labels before the domain (``a.example.com``,
-    ``a.b.example.com``), never the domain itself nor ``evilexample.com``. Entries are
-    normalised as :func:`parse_host` normalises a request's host (lower case, IPv6 compressed).
+    ``a.b.example.com``), never the domain itself nor ``evilexample.com``. The domain has two
+    labels or more, or is a special-use name (``*.localhost``, ``*.test``, ``*.internal``,
+    ``*.local``). Entries are normalised as :func:`parse_host` normalises a request's host
+    (lower case, IPv6 compressed).
     An entry without a port allows any port; one with a port allows that port only, a request
     without a port being on its scheme's default port (:data:`DEFAULT_PORTS`).
 
@@ -186,8 +195,9 @@ class HostPatterns:
 
     Raises:
         TypeError: ``patterns`` is not a list or tuple (or other iterable) of ``str``.
-        ValueError: An entry has a scheme, a path, a ``*`` other than a leading ``*.`` label, an
-            IPv6 address without brackets, a trailing dot or a bad host or port; or no entry.
+        ValueError: An entry has a scheme, a path, a ``*`` other than a leading ``*.`` label or
+            over another single label or an IP address, an IPv6 address without brackets, a
+            trailing dot or a bad host or port; or no entry.
     """
 
     __slots__ = ("_names", "_pairs", "_patterns", "_ported", "_suffixes", "allow_any", "known")
@@ -258,15 +268,18 @@ def redirect_url(scheme: str, host: str, port: int | None, scope: Scope) -> byte
 
     ``host`` must be a validated host (from :func:`parse_host_field`), never the raw header. The
     path is the request's ``raw_path`` as it came when there is one, else its ``path``
-    percent-encoded; it always starts with ``/``, so nothing in it can extend the host. Bytes a
-    URL may not hold (controls, spaces, non-ASCII, ``#``, ``\``) are percent-encoded, so the
-    value is safe to send as a header.
+    percent-encoded (UTF-8, a lone surrogate as the byte it escapes); it always starts with
+    ``/``, so nothing in it can extend the host. Bytes a URL may not hold (controls, spaces,
+    non-ASCII, ``#``, ``\``) are percent-encoded, so the value is safe to send as a header.
     """
     raw = scope.get("raw_path")
     if raw:
         path: bytes = _PATH_UNSAFE.sub(_percent, raw)
     else:
-        path = quote(scope.get("path", ""), safe=_PATH_SAFE).encode("ascii")
+        # A server that decodes the path with surrogateescape hands its undecodable bytes on as
+        # lone surrogates: they go back to those bytes, percent-encoded, instead of raising.
+        text = quote(scope.get("path", ""), safe=_PATH_SAFE, errors="surrogateescape")
+        path = text.encode("ascii")
     if not path.startswith(b"/"):
         path = b"/" + path
     authority = host if port is None else f"{host}:{port}"

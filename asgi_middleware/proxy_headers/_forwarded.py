@@ -44,6 +44,10 @@ _PORT_DIGITS = 5
 _BLANKS = b" \t"
 # A prefix: printable ASCII other than "?", "#" and "\" (browsers read "\" as "/").
 _PREFIX = re.compile(r"/[\x21\x22\x24-\x3e\x40-\x5b\x5d-\x7e]*")
+# What a decoded prefix may not hold either: in root_path it ends up unencoded in the app's
+# links (Starlette's url_for), where it would end the path or split the URL. Other whitespace
+# and controls are not printable.
+_DECODED_UNSAFE = re.compile(r"[ ?#\\]")
 
 
 def split_right(value: bytes) -> tuple[list[str], bool]:
@@ -173,9 +177,10 @@ def parse_prefix(text: str) -> tuple[str, bytes] | None:
     r"""Check an ``X-Forwarded-Prefix`` value; return it decoded (for ``path``) and raw.
 
     The prefix must be a path starting with ``/``: printable ASCII, percent-encoding allowed,
-    no ``?``, ``#`` or ``\\``, no empty, ``.`` or ``..`` segment, and none after decoding either
-    (``//host`` or ``/%2F/host`` would make the app's links point to another site). One
-    trailing ``/`` is dropped; ``/`` alone is the empty prefix.
+    no ``?``, ``#``, ``\\``, whitespace or control character, no empty, ``.`` or ``..``
+    segment, and none of these after decoding either (``//host`` or ``/%2F/host`` would make
+    the app's links point to another site, ``/a%3Fb`` would cut them short). One trailing
+    ``/`` is dropped; ``/`` alone is the empty prefix.
     """
     if _PREFIX.fullmatch(text) is None:
         return None
@@ -189,6 +194,6 @@ def parse_prefix(text: str) -> tuple[str, bytes] | None:
         segments = form.split("/")[1:]
         if any(segment in {"", ".", ".."} for segment in segments):
             return None
-    if not decoded.isprintable() or "\\" in decoded:
+    if not decoded.isprintable() or _DECODED_UNSAFE.search(decoded) is not None:
         return None
     return decoded, text.encode("ascii")

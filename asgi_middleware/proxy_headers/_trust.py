@@ -19,6 +19,11 @@ __all__ = ["ANY", "TrustedProxies", "is_ipv4"]
 ANY = "*"
 _ENTRY_RULE = "an IP address, a CIDR network such as '10.0.0.0/8', or '*'"
 _Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+_Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+# RFC 4291 §2.5.5.2: the IPv4-mapped IPv6 addresses, ::ffff:a.b.c.d.
+_MAPPED = ipaddress.IPv6Network("::ffff:0:0/96")
+_MAPPED_PREFIX = 96
+_EVERY_IPV4 = ipaddress.IPv4Network("0.0.0.0/0")
 
 
 def is_ipv4(text: str) -> bool:
@@ -37,13 +42,17 @@ def is_ipv4(text: str) -> bool:
 
 
 def _entry(option: str, value: str) -> str:
-    """Validate one ``trusted_proxies`` entry; return it in its normal form."""
+    """Validate one ``trusted_proxies`` entry; return it in its normal form.
+
+    An IPv4-mapped address (``::ffff:10.0.0.1``, as a dual-stack server reports an IPv4 peer)
+    is the IPv4 address it carries: peers and hops are compared in that form.
+    """
     if value == ANY:
         return value
     try:
         if "/" in value:
             return str(ipaddress.ip_network(value))
-        return str(ipaddress.ip_address(value))
+        return str(_unmapped(ipaddress.ip_address(value)))
     except ValueError:
         pass
     if "/" in value:
@@ -68,11 +77,30 @@ def _unmapped(address: _Address) -> _Address:
     return address
 
 
+def _spans(network: _Network) -> list[_Network]:
+    """The networks a configured one stands for, with its IPv4-mapped part in IPv4 form.
+
+    Mapped peers and hops are compared as IPv4 (:func:`_unmapped`), so ``::ffff:10.0.0.0/104``
+    is ``10.0.0.0/8``. A wider IPv6 network (prefix under 96) also holds other IPv6 space: it is
+    kept, with every IPv4 address added when it holds all of ``::ffff:0:0/96`` (``::/0``).
+    Networks nest or are disjoint, so it holds all of it or none.
+    """
+    if not isinstance(network, ipaddress.IPv6Network):
+        return [network]
+    if network.prefixlen >= _MAPPED_PREFIX and network.subnet_of(_MAPPED):
+        first = ipaddress.IPv4Address(int(network.network_address) & 0xFFFFFFFF)
+        return [ipaddress.IPv4Network((first, network.prefixlen - _MAPPED_PREFIX))]
+    if network.prefixlen < _MAPPED_PREFIX and network.supernet_of(_MAPPED):
+        return [network, _EVERY_IPV4]
+    return [network]
+
+
 class TrustedProxies:
     """The ``trusted_proxies`` option, parsed.
 
     An IPv4 entry also matches its IPv4-mapped IPv6 form (``::ffff:127.0.0.1``), which is how a
-    dual-stack socket reports IPv4 peers.
+    dual-stack socket reports IPv4 peers, and an entry written in that form (an address, or a
+    network such as ``::ffff:10.0.0.0/104``) is its IPv4 address or network.
 
     Attributes:
         everyone: Whether ``"*"`` was listed: every connecting peer is trusted.
@@ -92,9 +120,9 @@ class TrustedProxies:
             if entry == ANY:
                 continue
             if "/" in entry:
-                network = ipaddress.ip_network(entry)
-                first, last = int(network.network_address), int(network.broadcast_address)
-                networks.append((network.version, first, last))
+                for network in _spans(ipaddress.ip_network(entry)):
+                    first, last = int(network.network_address), int(network.broadcast_address)
+                    networks.append((network.version, first, last))
                 continue
             address = ipaddress.ip_address(entry)
             exact.add(entry)

@@ -8,7 +8,8 @@ from socket import AF_INET, inet_pton
 from typing import Any, Literal
 
 from asgi_middleware._kit.config import option_error, require_bool
-from asgi_middleware._kit.headers import HeaderNames, get_first, with_headers
+from asgi_middleware._kit.headers import HeaderNames, with_headers
+from asgi_middleware._kit.hosts import HostProblem, read_host
 from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.origins import DEFAULT_PORTS, parse_host
 from asgi_middleware._kit.types import ASGIApp, Receive, Scope, Send
@@ -82,7 +83,9 @@ class ProxyHeadersMiddleware:
             (RFC 7239 ``Forwarded``) or ``"both"`` (``Forwarded`` when a request has it, else
             the ``X-Forwarded-*`` headers). Your proxy must overwrite or append to the family
             you read, or a client can write it.
-        trust_unix_socket: Trust a peer without an address (a Unix-socket connection).
+        trust_unix_socket: Trust a peer without an address (a Unix-socket connection). With
+            it, ``trusted_proxies`` may be empty; without it, an empty list is a ``ValueError``
+            (no peer could ever be trusted).
         forwarded_host: Take the host from ``X-Forwarded-Host`` (or ``host=``): the app sees
             it in its ``host`` header and in ``server``.
         forwarded_port: Take the port from ``X-Forwarded-Port``, into ``server`` and the
@@ -142,6 +145,11 @@ class ProxyHeadersMiddleware:
             rule = "one of 'x-forwarded', 'forwarded' or 'both'"
             raise option_error(ValueError, "headers", rule, headers)
         self._unix = require_bool("trust_unix_socket", trust_unix_socket)
+        if not (self._unix or self._trust.everyone or self._trust.exact or self._trust.networks):
+            # No peer could ever be trusted: the layer would silently do nothing.
+            rule = "a non-empty list of addresses or networks"
+            hint = "; pass trust_unix_socket=True to trust only Unix-socket peers"
+            raise option_error(ValueError, "trusted_proxies", rule, trusted_proxies, hint)
         self._host = require_bool("forwarded_host", forwarded_host)
         self._port = require_bool("forwarded_port", forwarded_port)
         self._prefix = require_bool("forwarded_prefix", forwarded_prefix)
@@ -278,7 +286,13 @@ class ProxyHeadersMiddleware:
         host_text: str | None,
         port_text: str | None,
     ) -> None:
-        """Apply a forwarded host and port to the ``host`` header and ``server``."""
+        """Apply a forwarded host and port to the ``host`` header and ``server``.
+
+        A forwarded host replaces every ``Host`` field. A port alone corrects the request's one
+        ``Host`` field: when it has two, both stay, and ``server`` too, since one field written
+        over them would hide the repetition from the trusted-host layer inside, which must
+        refuse it (RFC 9112 §3.2; SPEC §11).
+        """
         scheme = str(changes.get("scheme", scope.get("scheme", "http")))
         authority = None
         if host_text is not None:
@@ -294,13 +308,16 @@ class ProxyHeadersMiddleware:
         if authority is None:
             if port is None:
                 return
-            raw = get_first(headers, _HOST)
-            authority = None if raw is None else parse_host(raw.decode("latin-1"))
-            if authority is None:  # no Host to correct: only the server's port changes
+            current = read_host(headers)
+            if current is HostProblem.REPEATED:
+                _logger.debug("kept the host and port: the request has more than one Host field")
+                return
+            if isinstance(current, HostProblem):  # no Host to correct: only the server's port
                 server = scope.get("server")
                 if server is not None:
                     changes["server"] = (server[0], port)
                 return
+            authority = current
         name = authority[0]
         number = authority[1] if port is None else port
         default = DEFAULT_PORTS.get(scheme)

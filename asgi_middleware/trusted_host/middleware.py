@@ -47,10 +47,12 @@ class TrustedHostMiddleware:
         allowed_hosts: The hosts served, Starlette's syntax: ``"example.com"`` (any port),
             ``"example.com:8443"`` (that port only; a request without a port is on its scheme's
             default one), ``"*.example.com"`` (one or more whole labels before
-            ``example.com``, never ``example.com`` itself), IP addresses (``"127.0.0.1"``, IPv6
-            in brackets: ``"[::1]"``), or ``"*"`` for any valid host. Checked at start-up: a
-            scheme, a path, a misplaced ``*`` or an IPv6 address without brackets is a
-            ``ValueError`` saying how to fix it, a bare ``str`` a ``TypeError``.
+            ``example.com``, never ``example.com`` itself; over one label only for the
+            special-use ``localhost``, ``test``, ``internal`` and ``local``), IP addresses
+            (``"127.0.0.1"``, IPv6 in brackets: ``"[::1]"``), or ``"*"`` for any valid host.
+            Checked at start-up: a scheme, a path, a misplaced ``*``, a wildcard over another
+            single label (``"*.com"``) or an IPv6 address without brackets is a ``ValueError``
+            saying how to fix it, a bare ``str`` a ``TypeError``.
         www_redirect: When the host is not allowed but ``www.<host>`` is listed (without a
             wildcard), redirect an `http` request there with ``307``, keeping the port, path
             and query. WebSockets are refused instead: browsers do not follow their redirects.

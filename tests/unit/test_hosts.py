@@ -25,7 +25,6 @@ from tests.support.strategies import (
     LABELS,
     NEAR_ORIGINS,
     PUNYCODE_HINT,
-    SAFE_WILDCARD_HINT,
     exactly,
 )
 
@@ -167,6 +166,10 @@ LIST_HINT = "; list the host only: 'example.com'"
 ONE_LABEL_RULE = "a host with at most one leading '*.' label"
 ONE_LABEL_HINT = "; '*' stands for whole leading labels only, as in '*.example.com'"
 HOST_SAFE_WILDCARD = "a safe subdomain wildcard such as '*.example.com'"
+HOST_SAFE_WILDCARD_HINT = (
+    "; the part after '*.' must be a domain of two labels or more, or one of the special-use "
+    "names 'localhost', 'test', 'internal' and 'local'"
+)
 
 
 @pytest.mark.parametrize(
@@ -182,6 +185,12 @@ HOST_SAFE_WILDCARD = "a safe subdomain wildcard such as '*.example.com'"
         ("[0:0::1]:8000", "[::1]:8000"),
         ("127.0.0.1", "127.0.0.1"),
         ("localhost", "localhost"),
+        ("*.localhost", "*.localhost"),
+        ("*.LocalHost:8000", "*.localhost:8000"),
+        ("*.test", "*.test"),
+        ("*.internal", "*.internal"),
+        ("*.local", "*.local"),
+        ("*.home.arpa", "*.home.arpa"),
         ("*", "*"),
     ],
 )
@@ -215,9 +224,12 @@ def test_host_patterns_normalise_each_entry(configured: str, normal: str) -> Non
             "a host without a trailing dot",
             "; remove the trailing dot: a request's trailing dot is ignored",
         ),
-        ("*.com", HOST_SAFE_WILDCARD, SAFE_WILDCARD_HINT),
-        ("*.10.0.0.1", HOST_SAFE_WILDCARD, SAFE_WILDCARD_HINT),
-        ("*.[::1]", HOST_SAFE_WILDCARD, SAFE_WILDCARD_HINT),
+        ("*.com", HOST_SAFE_WILDCARD, HOST_SAFE_WILDCARD_HINT),
+        ("*.10.0.0.1", HOST_SAFE_WILDCARD, HOST_SAFE_WILDCARD_HINT),
+        ("*.[::1]", HOST_SAFE_WILDCARD, HOST_SAFE_WILDCARD_HINT),
+        ("*.arpa", HOST_SAFE_WILDCARD, HOST_SAFE_WILDCARD_HINT),
+        ("*.localdomain", HOST_SAFE_WILDCARD, HOST_SAFE_WILDCARD_HINT),
+        ("*.example", HOST_SAFE_WILDCARD, HOST_SAFE_WILDCARD_HINT),
         ("*.", "a host with a valid host name (use punycode for IDNs)", ""),
         ("a..b", "a host with a valid host name (use punycode for IDNs)", ""),
         ("user@example.com", "a host with a valid host name (use punycode for IDNs)", ""),
@@ -318,6 +330,19 @@ def test_host_patterns_list_only_entries_without_a_wildcard(
     assert MATCHING.lists(host, port, scheme) is listed
 
 
+@pytest.mark.parametrize("name", ["localhost", "test", "internal", "local", "home.arpa"])
+def test_a_wildcard_over_a_special_use_name_matches_whole_labels_only(name: str) -> None:
+    """``*.localhost`` (RFC 6761) and its kin allow the names under them, never the name itself."""
+    patterns = HostPatterns("allowed_hosts", [name, f"*.{name}"])
+
+    assert patterns.allows(f"app.{name}", None, "http")
+    assert patterns.allows(f"a.b.{name}", 8000, "http")
+    assert patterns.allows(name, None, "http")  # the exact entry
+    assert not patterns.allows(f"evil{name}", None, "http")
+    assert not patterns.allows(f"app.{name}.evil", None, "http")
+    assert not HostPatterns("allowed_hosts", [f"*.{name}"]).allows(name, None, "http")
+
+
 def test_any_host_allows_every_host() -> None:
     """``"*"`` allows any host, even beside other entries."""
     patterns = HostPatterns("allowed_hosts", ["example.com", "*"])
@@ -360,6 +385,8 @@ def test_a_host_wildcard_matches_whole_labels_only(prefix: str, domain: str) -> 
         ({"path": ""}, b"https://h.example/"),
         ({}, b"https://h.example/"),
         ({"raw_path": b"//evil.example/"}, b"https://h.example//evil.example/"),
+        ({"path": "/caf\udce9 \udcff/\u00e9"}, b"https://h.example/caf%E9%20%FF/%C3%A9"),
+        ({"raw_path": None, "path": "/\udc80?#"}, b"https://h.example/%80%3F%23"),
     ],
 )  # fmt: skip
 def test_redirect_url_keeps_path_and_query_and_encodes_what_a_url_cannot_hold(
@@ -383,3 +410,21 @@ def test_redirect_url_never_leaves_the_host(raw_path: bytes, query: bytes) -> No
     assert re.fullmatch(rb"[!-~]+", url)
     assert b"#" not in url
     assert b"\\" not in url
+
+
+# Any code point, and often the lone surrogates a server decoding with surrogateescape passes on.
+ANY_PATH = st.text(
+    st.characters(codec=None, exclude_categories=()) | st.integers(0xDC80, 0xDCFF).map(chr),
+    max_size=20,
+)
+
+
+@given(ANY_PATH, st.binary(max_size=20))
+@example("/caf\udce9", b"")
+def test_redirect_url_from_any_path_without_raw_path(path: str, query: bytes) -> None:
+    """Without ``raw_path``, any ``path`` gives a URL from the authority and ``/``, no error."""
+    url = redirect_url("https", "h.example", None, {"path": path, "query_string": query})
+
+    assert url.startswith(b"https://h.example/")
+    assert re.fullmatch(rb"[!-~]+", url)
+    assert b"#" not in url

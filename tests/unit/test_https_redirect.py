@@ -39,6 +39,13 @@ def redirect(location: bytes, status: int = 307) -> list[dict[str, Any]]:
     return [start(status, headers), body(TEXT)]
 
 
+def without_raw_path(path: str) -> dict[str, Any]:
+    """An http scope for ``path`` without ``raw_path`` (optional in ASGI)."""
+    scope = http_scope()
+    del scope["raw_path"]
+    return scope | {"path": path}
+
+
 async def serve(
     scope: Mapping[str, Any], **options: Any
 ) -> tuple[list[Mapping[str, Any]], Recorder]:
@@ -214,6 +221,9 @@ async def test_the_request_body_is_never_read() -> None:
         (http_scope(path="/a/b") | {"raw_path": b"/a%2Fb"}, b"https://a.example/a%2Fb"),
         (http_scope(path="/caf\u00e9 x") | {"raw_path": None}, b"https://a.example/caf%C3%A9%20x"),
         (http_scope(query_string=b"a=1&b=%20 x"), b"https://a.example/?a=1&b=%20%20x"),
+        # A byte the server could not decode, passed on as a lone surrogate: that byte, encoded.
+        (without_raw_path("/caf\udce9 x"), b"https://a.example/caf%E9%20x"),
+        (without_raw_path("/\udcff/\u00e9"), b"https://a.example/%FF/%C3%A9"),
     ],
 )
 async def test_the_path_and_query_are_kept(scope: dict[str, Any], location: bytes) -> None:

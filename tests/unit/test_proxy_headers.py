@@ -10,6 +10,7 @@ import pytest
 
 from asgi_middleware import ASGIApp, Receive, Scope, Send
 from asgi_middleware.proxy_headers import ProxyHeadersMiddleware
+from asgi_middleware.trusted_host import TrustedHostMiddleware
 from tests.support.asgi import body, http_scope, lifespan_scope, run, start, websocket_scope
 
 pytestmark = pytest.mark.anyio
@@ -68,6 +69,19 @@ def proxied(*headers: tuple[str, str], peer: str = "127.0.0.1", **extra: Any) ->
             ValueError,
             "forwarded_port must be False with headers='forwarded', got True; RFC 7239",
         ),
+        (
+            {"trusted_proxies": []},
+            ValueError,
+            (
+                "trusted_proxies must be a non-empty list of addresses or networks, got []; "
+                "pass trust_unix_socket=True to trust only Unix-socket peers"
+            ),
+        ),
+        (
+            {"trusted_proxies": (), "trust_unix_socket": False},
+            ValueError,
+            "trusted_proxies must be a non-empty list of addresses or networks, got ()",
+        ),
     ],
 )
 def test_bad_options_are_refused(
@@ -82,13 +96,24 @@ def test_bad_options_are_refused(
 def test_entries_are_normalised() -> None:
     """Entries in any spelling are kept in their normal form, IPv4 also IPv4-mapped."""
     middleware = ProxyHeadersMiddleware(
-        recorder([]), trusted_proxies=["0:0:0:0:0:0:0:1", "10.0.0.7", "2001:db8::/32", "*"]
+        recorder([]),
+        trusted_proxies=["0:0:0:0:0:0:0:1", "10.0.0.7", "::FFFF:a00:8", "2001:db8::/32", "*"],
     )
     trust = middleware._trust
-    assert trust.exact == {"::1", "10.0.0.7", "::ffff:10.0.0.7"}
+    assert trust.exact == {"::1", "10.0.0.7", "::ffff:10.0.0.7", "10.0.0.8", "::ffff:10.0.0.8"}
     assert trust.everyone
     assert trust.networks
     assert "everyone=True" in repr(trust)
+
+
+async def test_an_empty_list_with_unix_sockets_trusts_only_those() -> None:
+    """``trusted_proxies=[]`` is allowed with trust_unix_socket: no address is then trusted."""
+    unix = proxied(("x-forwarded-for", "203.0.113.9"))
+    unix["client"] = None
+    loopback = proxied(("x-forwarded-for", "203.0.113.9"))
+    options = {"trusted_proxies": [], "trust_unix_socket": True}
+    assert (await seen_scope(unix, **options))["client"] == ("203.0.113.9", 0)
+    assert await seen_scope(loopback, **options) is loopback
 
 
 # --- Trust -------------------------------------------------------------------------------
@@ -149,6 +174,85 @@ async def test_networks_and_addresses(peer: str, trusted: bool) -> None:
     proxies = ["10.0.0.0/8", "2001:db8::/32", "192.168.1.1"]
     client = (await seen_scope(scope, trusted_proxies=proxies))["client"]
     assert client == (("203.0.113.9", 0) if trusted else (peer, 40000))
+
+
+# On Python 3.10-3.12 ipaddress writes ::ffff:10.0.0.1 as ::ffff:a00:1, on 3.13 with the dotted
+# tail; a dual-stack server reports the dotted one. Each entry is tried in both spellings.
+MAPPED_ENTRIES = [
+    "10.0.0.1",
+    "::ffff:10.0.0.1",
+    "::ffff:a00:1",
+    "10.0.0.0/8",
+    "::ffff:10.0.0.0/104",
+    "::ffff:a00:0/104",
+    "::ffff:10.0.0.1/128",
+]
+
+
+@pytest.mark.parametrize("entry", MAPPED_ENTRIES)
+@pytest.mark.parametrize(
+    ("peer", "trusted"),
+    [
+        ("10.0.0.1", True),
+        ("::ffff:10.0.0.1", True),
+        ("::ffff:a00:1", True),
+        ("0:0:0:0:0:ffff:0a00:0001", True),
+        ("10.0.0.2", None),  # trusted by the networks only
+        ("::ffff:10.0.0.2", None),
+        ("11.0.0.1", False),
+        ("::ffff:11.0.0.1", False),
+        ("::a00:1", False),  # IPv4-compatible, not IPv4-mapped
+    ],
+)
+async def test_ipv4_mapped_entries_trust_peers_in_either_spelling(
+    entry: str, peer: str, trusted: bool | None
+) -> None:
+    """An entry written as IPv4-mapped IPv6 is its IPv4 address or network, and the reverse."""
+    if trusted is None:
+        trusted = "/" in entry and not entry.endswith("/128")
+    scope = proxied(("x-forwarded-for", "203.0.113.9"), ("x-forwarded-proto", "https"), peer=peer)
+    inner = await seen_scope(scope, trusted_proxies=[entry])
+    if trusted:
+        assert (inner["client"], inner["scheme"]) == (("203.0.113.9", 0), "https")
+    else:
+        assert inner is scope
+
+
+@pytest.mark.parametrize("entry", MAPPED_ENTRIES)
+@pytest.mark.parametrize(
+    "hop", ["10.0.0.1", "::ffff:10.0.0.1", "::ffff:a00:1", "[::ffff:a00:1]:80", "[::FFFF:10.0.0.1]"]
+)
+async def test_ipv4_mapped_entries_trust_hops_in_either_spelling(entry: str, hop: str) -> None:
+    """A hop in either spelling is skipped as a listed proxy, whichever spelling is listed."""
+    scope = proxied(("x-forwarded-for", f"203.0.113.9, {hop}"), ("x-forwarded-proto", "https"))
+    inner = await seen_scope(scope, trusted_proxies=["127.0.0.1", entry])
+    assert inner["client"] == ("203.0.113.9", 0)
+
+
+@pytest.mark.parametrize(
+    ("entry", "peer", "trusted"),
+    [
+        ("::/0", "2001:db8::1", True),
+        ("::/0", "10.9.9.9", True),  # ::/0 holds all of ::ffff:0:0/96, so every IPv4 address
+        ("::/0", "::ffff:10.9.9.9", True),
+        ("::ffff:0:0/96", "198.51.100.7", True),
+        ("::ffff:0:0/96", "2001:db8::1", False),
+        ("::fffe:0:0/95", "::ffff:198.51.100.7", True),
+        ("::fffe:0:0/95", "::fffe:0:1", True),
+        ("::/96", "198.51.100.7", False),  # IPv4-compatible space, no mapped address in it
+        ("::/96", "::c633:6407", True),
+        ("2001:db8::/32", "198.51.100.7", False),
+        ("2001:db8::/96", "198.51.100.7", False),
+        ("2001:db8::/96", "2001:db8::1", True),
+    ],
+)
+async def test_wide_ipv6_networks_cover_ipv4_only_when_they_hold_the_mapped_range(
+    entry: str, peer: str, trusted: bool
+) -> None:
+    """An IPv6 network under /96 keeps its IPv6 space, and covers IPv4 if it holds ::ffff:0:0/96."""
+    scope = proxied(("x-forwarded-for", "203.0.113.9"), peer=peer)
+    inner = await seen_scope(scope, trusted_proxies=[entry])
+    assert (inner["client"] == ("203.0.113.9", 0)) is trusted
 
 
 @pytest.mark.parametrize("option", [False, True])
@@ -510,6 +614,62 @@ async def test_host_and_port(
     assert inner["server"] == server
 
 
+async def test_port_corrects_a_host_with_a_trailing_dot() -> None:
+    """The Host a port corrects is read as the trusted-host layer reads it: the dot dropped."""
+    scope = proxied(("host", "API.example.:8000"), ("x-forwarded-port", "8443"))
+    inner = await seen_scope(scope, forwarded_port=True)
+    assert [value for name, value in inner["headers"] if name == b"host"] == [b"api.example:8443"]
+    assert inner["server"] == ("api.example", 8443)
+
+
+@pytest.mark.parametrize(
+    "forwarded", [[], [("x-forwarded-host", "evil example")]], ids=["port", "bad-host"]
+)
+async def test_port_leaves_a_repeated_host_as_it_came(
+    forwarded: list[tuple[str, str]], caplog: pytest.LogCaptureFixture
+) -> None:
+    """Two Host fields are never made one: headers and server stay, the client still changes."""
+    scope = proxied(
+        ("host", "shop.example"),
+        ("HOST", "evil.example"),
+        ("x-forwarded-for", "203.0.113.9"),
+        ("x-forwarded-port", "443"),
+        *forwarded,
+    )
+    with caplog.at_level(logging.DEBUG, logger=LOGGER):
+        inner = await seen_scope(scope, forwarded_host=True, forwarded_port=True)
+    assert inner["headers"] is scope["headers"]
+    assert inner["server"] == scope["server"]
+    assert inner["client"] == ("203.0.113.9", 0)
+    assert "kept the host and port: the request has more than one Host field" in caplog.messages
+
+
+async def test_a_repeated_host_still_reaches_the_trusted_host_check() -> None:
+    """Stacked outside the trusted-host layer with forwarded_port, a repeated Host gets its 400."""
+    seen: list[Scope] = []
+    app = ProxyHeadersMiddleware(
+        TrustedHostMiddleware(recorder(seen), allowed_hosts=["shop.example"]),
+        trusted_proxies=["10.0.0.0/16"],
+        forwarded_port=True,
+    )
+    scope = proxied(
+        ("host", "shop.example"),
+        ("host", "evil.example"),
+        ("x-forwarded-for", "203.0.113.9"),
+        ("x-forwarded-proto", "https"),
+        ("x-forwarded-port", "443"),
+        peer="10.0.1.5",
+    )
+    messages = await run(app, scope)
+    reason = b"Repeated host header"
+    plain = (b"content-type", b"text/plain; charset=utf-8")
+    assert messages == [
+        start(400, [plain, (b"content-length", str(len(reason)).encode())]),
+        body(reason),
+    ]
+    assert seen == []
+
+
 async def test_forwarded_host_parameter() -> None:
     """host= of the client's Forwarded element, with forwarded_host."""
     scope = proxied(("forwarded", 'for=203.0.113.9;host="api.example:8080"'), ("host", "internal"))
@@ -570,7 +730,8 @@ async def test_host_is_ignored_without_the_option() -> None:
     [
         ("/api", "/api", "/api/items", b"/api/items"),
         ("/api/", "/api", "/api/items", b"/api/items"),
-        ("/my%20app", "/my app", "/my app/items", b"/my%20app/items"),
+        ("/caf%C3%A9", "/caf\u00e9", "/caf\u00e9/items", b"/caf%C3%A9/items"),
+        ("/a%2Db", "/a-b", "/a-b/items", b"/a%2Db/items"),
         ("/", "", "/items", b"/items"),
     ],
 )
@@ -602,6 +763,15 @@ async def test_prefix_before_an_existing_root_path() -> None:
         "/a#b",
         "/a\\b",
         "/a b",
+        "/a%20b",
+        "/a%3Fb",
+        "/a%3fb",
+        "/a%23b",
+        "/a%5Cb",
+        "/a%09b",
+        "/a%0D%0Ab",
+        "/a%7F",
+        "/a%C2%A0b",
         "/%2e%2e/x",
         "/%00",
         "/%ff",

@@ -12,6 +12,7 @@ from asgi_middleware.proxy_headers._forwarded import (
     MAX_HOPS,
     parse_forwarded,
     parse_node,
+    parse_prefix,
     pick,
     split_right,
 )
@@ -158,3 +159,55 @@ def test_chosen_client_is_never_a_trusted_hop_unless_all_are(hops: list[str]) ->
 def test_pick(value: bytes | None, index: int, expected: str | None) -> None:
     """A list header's value for the hop ``index`` from the right; one value fits every hop."""
     assert pick(value, index) == expected
+
+
+@given(IPV4, st.integers(min_value=0, max_value=32), st.ip_addresses(v=4), st.booleans())
+def test_a_mapped_network_is_its_ipv4_network(
+    base: str, prefix: int, address: ipaddress.IPv4Address, dotted: bool
+) -> None:
+    """``::ffff:<net>/<96+p>`` trusts exactly what ``<net>/p`` trusts, in either spelling."""
+    network = ipaddress.IPv4Network(f"{base}/{prefix}", strict=False)
+    mapped = ipaddress.IPv6Network((int(network.network_address) | 0xFFFF << 32, prefix + 96))
+    as_ipv4 = TrustedProxies("trusted_proxies", [str(network)])
+    as_mapped = TrustedProxies("trusted_proxies", [str(mapped)])
+    ipv6 = ipaddress.IPv6Address(int(address) | 0xFFFF << 32)
+    peer = f"::ffff:{address}" if dotted else ipv6.compressed
+    expected = address in network
+    assert as_ipv4.trusts_peer(str(address)) is expected
+    assert as_mapped.trusts_peer(str(address)) is expected
+    assert as_ipv4.trusts_peer(peer) is expected
+    assert as_mapped.trusts_peer(peer) is expected
+    node = parse_node(peer)
+    assert node is not None
+    assert as_mapped.trusts_hop(node[0]) is expected
+
+
+UNSAFE_DECODED = frozenset(" ?#\\")
+
+
+# Prefix segments of plain characters and percent-escapes: every ASCII byte, and a few UTF-8
+# sequences (a letter, a no-break space, a line separator).
+PIECES = (
+    st.sampled_from(list("az09-_~."))
+    | st.integers(0, 127).map("%{:02X}".format)
+    | st.sampled_from(["%C3%A9", "%C2%A0", "%E2%80%A8", "?", "#", " ", "\\"])
+)
+PREFIXES = st.lists(st.lists(PIECES, min_size=1, max_size=4).map("".join), min_size=1, max_size=3)
+
+
+@given(PREFIXES.map(lambda segments: "/" + "/".join(segments)))
+@example("/a%20b")
+@example("/a%3Fb")
+@example("/a%23b")
+@example("/a%5Cb")
+@example("/a%C2%A0b")
+def test_a_prefix_is_safe_before_and_after_decoding(text: str) -> None:
+    r"""An accepted prefix holds no ``?``, ``#``, ``\``, blank or control, encoded or not."""
+    result = parse_prefix(text)
+    if result is None:
+        return
+    decoded, raw = result
+    for form in (decoded, raw.decode("ascii")):
+        assert form.isprintable()
+        assert not UNSAFE_DECODED.intersection(form)
+        assert form == "" or (form.startswith("/") and "//" not in form)

@@ -153,6 +153,25 @@ async def test_a_host_not_allowed_gets_400(value: str) -> None:
     assert exchange.received == []  # the request body is never read
 
 
+@pytest.mark.parametrize(
+    ("value", "allowed"),
+    [
+        ("app.localhost:8000", True),
+        ("a.b.localhost", True),
+        ("localhost:8000", True),
+        ("API.Localhost.", True),
+        ("evillocalhost", False),
+        ("app.localhost.evil.example", False),
+    ],
+)
+async def test_a_wildcard_over_localhost_works_as_in_starlette(value: str, allowed: bool) -> None:
+    """``*.localhost`` (loopback, RFC 6761) is accepted and allows names under ``localhost``."""
+    messages, app = await serve(http_scope(headers=host(value)), ["localhost", "*.localhost"])
+
+    assert messages == (OK if allowed else INVALID)
+    assert len(app.scopes) == allowed
+
+
 async def test_a_listed_port_is_the_default_port_of_the_scheme() -> None:
     """``tls.example:443`` allows ``Host: tls.example`` over https only."""
     hosts = ["tls.example:443"]
@@ -325,6 +344,13 @@ async def test_lifespan_passes_through() -> None:
 WWW = ["www.example.com", "www.tls.example:443", "*.wild.example"]
 
 
+def without_raw_path(path: str) -> dict[str, Any]:
+    """A request for ``example.com`` without ``raw_path`` (optional in ASGI), for ``path``."""
+    scope = http_scope(headers=host("example.com"))
+    del scope["raw_path"]
+    return scope | {"path": path}
+
+
 def redirect(location: bytes) -> list[dict[str, Any]]:
     """The complete 307 of the www redirect."""
     text = b"Redirecting to the www host"
@@ -340,6 +366,7 @@ def redirect(location: bytes) -> list[dict[str, Any]]:
         (http_scope(path="/a", headers=host("example.com"), scheme="https"), b"https://www.example.com/a"),
         (http_scope(path="/a%2Fb", headers=host("example.com")) | {"raw_path": b"/a%2Fb"}, b"http://www.example.com/a%2Fb"),
         (http_scope(path="/caf\u00e9", headers=host("example.com")) | {"raw_path": None}, b"http://www.example.com/caf%C3%A9"),
+        (without_raw_path("/caf\udce9"), b"http://www.example.com/caf%E9"),
         (http_scope(path="/", headers=host("tls.example"), scheme="https"), b"https://www.tls.example/"),
     ],
 )  # fmt: skip
