@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 __all__ = [
     "TOKEN",
     "TOKEN_BYTES",
+    "is_async_callable",
     "option_error",
     "require_bool",
     "require_callable",
@@ -113,12 +114,23 @@ def require_sync_callable(option: str, value: _T) -> _T:
     function would hand back an object nobody awaits, and as a predicate it would always be true.
     """
     require_callable(option, value)
+    if is_async_callable(value) or any(map(inspect.isasyncgenfunction, _call_targets(value))):
+        raise option_error(TypeError, option, "a plain (not async) callable", value)
+    return value
+
+
+def is_async_callable(value: object) -> bool:
+    """Whether calling ``value`` gives a coroutine.
+
+    True for an ``async def`` function or method, and for an object whose ``__call__`` is one.
+    """
+    return any(map(inspect.iscoroutinefunction, _call_targets(value)))
+
+
+def _call_targets(value: object) -> tuple[object, object]:
     # An instance with an async __call__: iscoroutinefunction(obj) looks at obj only. Looked up
     # on the type, as the call is: a class whose instances have one is a plain constructor.
-    for function in (value, type(value).__call__):
-        if inspect.iscoroutinefunction(function) or inspect.isasyncgenfunction(function):
-            raise option_error(TypeError, option, "a plain (not async) callable", value)
-    return value
+    return value, type(value).__call__
 
 
 def require_strings(

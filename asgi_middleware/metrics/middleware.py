@@ -198,8 +198,10 @@ class MetricsMiddleware:
         unmatched_route: The ``http.route`` of a request no route matched. ``None`` leaves the
             attribute out (an empty label in Prometheus).
         exclude_paths: Paths not measured at all: ``"/metrics"`` exact, ``"/static/*"`` a
-            prefix, relative to ``root_path``. Default: ``("/metrics",)``, so scrapes stay out
-            of the metrics they read.
+            prefix, relative to ``root_path``. Default: ``("/metrics", "/metrics/")``, so
+            scrapes stay out of the metrics they read, also when ``metrics_app`` is mounted
+            (a Starlette ``Mount("/metrics", ...)`` serves ``/metrics/`` and redirects
+            ``/metrics`` there).
         known_methods: The methods recorded as themselves; any other is ``"_OTHER"``, so a
             client cannot make a series per made-up method. Default: the conventions' nine.
 
@@ -233,7 +235,7 @@ class MetricsMiddleware:
         exporters: Exporter | Sequence[Exporter],
         route: Callable[[Scope], str | None] | None = None,
         unmatched_route: str | None = UNMATCHED_ROUTE,
-        exclude_paths: Sequence[str] = ("/metrics",),
+        exclude_paths: Sequence[str] = ("/metrics", "/metrics/"),
         known_methods: Sequence[str] = KNOWN_METHODS,
     ) -> None:
         self.app = app

@@ -280,11 +280,13 @@ class PrometheusExporter:
 def metrics_app(registry: CollectorRegistry | None = None) -> _MetricsApp:
     """Build a raw ASGI app serving a registry in the Prometheus exposition formats.
 
-    Mount it in any framework, or route ``/metrics`` to it; ``MetricsMiddleware`` leaves
-    ``/metrics`` out of its own measurements by default. ``GET`` and ``HEAD`` get the
-    Prometheus text format, or OpenMetrics (with exemplars) when the ``Accept`` header asks
-    for it, as Prometheus does; other methods get a 405. WebSocket handshakes are refused with
-    a 404; `lifespan` is answered.
+    Route ``/metrics`` to it in any framework (a Starlette or FastAPI ``Route``, as below,
+    serves ``/metrics`` itself; a ``Mount`` serves ``/metrics/`` and redirects ``/metrics``
+    there); ``MetricsMiddleware`` leaves ``/metrics`` and ``/metrics/`` out of its own
+    measurements by default. ``GET`` and ``HEAD`` get the Prometheus text format, or
+    OpenMetrics (with exemplars) when the ``Accept`` header asks for it, as Prometheus does;
+    other methods get a 405. WebSocket handshakes are refused with a 404; `lifespan` is
+    answered.
 
     When ``PROMETHEUS_MULTIPROC_DIR`` is set, the app serves the files of every worker through
     prometheus-client's ``MultiProcessCollector``, registered in ``registry`` or in a new
@@ -300,7 +302,7 @@ def metrics_app(registry: CollectorRegistry | None = None) -> _MetricsApp:
 
     Example:
         ```python
-        app = Starlette(routes=[Mount("/metrics", metrics_app())])
+        app = Starlette(routes=[Route("/metrics", metrics_app())])
         ```
 
     Added in version 0.1.0.

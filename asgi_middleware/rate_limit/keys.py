@@ -265,7 +265,12 @@ class _Route(_BuiltinKey):
         return "route()"
 
     def __call__(self, scope: Scope) -> str | None:
-        return _part("route", scope.get("method", "GET") + relative_path(scope))
+        method: str = scope.get("method", "GET")
+        if not method.isupper():  # "post" is a POST (RateLimit.applies): one bucket for both
+            method = method.upper()
+        if method == "HEAD":  # frameworks run the GET endpoint: HEAD spends GET's budget
+            method = "GET"
+        return _part("route", method + relative_path(scope))
 
 
 def route() -> KeyFunction:
@@ -273,7 +278,9 @@ def route() -> KeyFunction:
 
     For a limit on what the whole service may spend on one endpoint. The path is the request's
     path relative to ``root_path``, not a route template (the middleware runs before routing):
-    ``/items/1`` and ``/items/2`` are two buckets. A WebSocket handshake counts as a ``GET``.
+    ``/items/1`` and ``/items/2`` are two buckets. The method is upper-cased (``post`` shares
+    the ``POST`` bucket); a ``HEAD`` request and a WebSocket handshake count as a ``GET``, the
+    endpoint frameworks run for them.
 
     Returns:
         The key function: ``route-GET/items/1``.

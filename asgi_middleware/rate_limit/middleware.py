@@ -7,7 +7,12 @@ import math
 from collections.abc import Awaitable, Callable, Sequence
 from typing import Literal
 
-from asgi_middleware._kit.config import option_error, require_bool, require_sync_callable
+from asgi_middleware._kit.config import (
+    is_async_callable,
+    option_error,
+    require_bool,
+    require_sync_callable,
+)
 from asgi_middleware._kit.headers import HeaderNames, add_headers, with_headers
 from asgi_middleware._kit.order import check_position
 from asgi_middleware._kit.paths import PathMatcher
@@ -55,6 +60,20 @@ def _require_limits(value: object) -> tuple[RateLimit, ...]:
         hint = f"; {repeated!r} names more than one: a name identifies a policy's state"
         raise option_error(ValueError, "limits", "policies with distinct names", value, hint)
     return tuple(value)
+
+
+def _require_store(value: object) -> Store:
+    acquire = getattr(value, "acquire", None)
+    if not callable(acquire):
+        rule = "a rate-limit Store (with an async acquire method) or None"
+        raise option_error(TypeError, "store", rule, value)
+    # The middleware awaits what acquire returns: a plain method would fail every call, and
+    # with on_store_error="open" nothing would ever be limited.
+    if not is_async_callable(acquire):
+        rule = "a Store whose acquire is async"
+        hint = "; make acquire an `async def` method: the middleware awaits it on every request"
+        raise option_error(TypeError, "store", rule, value, hint)
+    return value  # type: ignore[return-value]  # acquire checked above
 
 
 def _require_timeout(value: object) -> float:
@@ -172,11 +191,7 @@ class RateLimitMiddleware:
         check_position(self, app)
         policies = _require_limits(limits)
         self._key = checked("key", key)
-        if store is None:
-            store = MemoryStore()
-        elif not callable(getattr(store, "acquire", None)):
-            rule = "a rate-limit Store (with an async acquire method) or None"
-            raise option_error(TypeError, "store", rule, store)
+        store = MemoryStore() if store is None else _require_store(store)
         self._store = store
         # The one fast path (benchmark row rate-limit-memory): a MemoryStore never waits, so its
         # decision is a plain call, without an await or a deadline. Only the class itself: a

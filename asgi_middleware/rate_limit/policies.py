@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import math
 import re
 from collections.abc import Sequence
 from typing import Literal, NamedTuple
@@ -22,6 +21,13 @@ _NAME_RULE = "1 to 64 letters, digits, '_', '.' or '-', starting with a letter"
 # The shortest interval between two requests at a policy's sustained rate: GCRA's tolerance
 # (_algorithms.EPSILON, 1 µs) must stay far below it for its counts to be exact.
 _MIN_INTERVAL = 1e-5
+# The longest a policy may remember a request: its window, and for GCRA the time an empty
+# bucket takes to fill (burst * interval). A key's state lives that long, and RedisStore sets it
+# as a millisecond expiry, which Redis refuses past about 1e13 s: 10 years is far inside that
+# and far beyond any real quota period.
+_MAX_WINDOW = 315_360_000
+# The most units a policy may count: counts stay exact integers in a double (2**53) with room.
+_MAX_QUOTA = 10**12
 
 
 class Decision(NamedTuple):
@@ -46,10 +52,10 @@ class Decision(NamedTuple):
 
 
 def _require_window(value: object) -> float:
-    rule = "a positive, finite number of seconds"
+    rule = "a positive number of seconds, at most 315360000 (10 years)"
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise option_error(TypeError, "window", rule, value)
-    if not (math.isfinite(value) and value > 0):
+    if not 0 < value <= _MAX_WINDOW:  # NaN fails both comparisons
         raise option_error(ValueError, "window", rule, value)
     return float(value)
 
@@ -61,17 +67,24 @@ class RateLimit:
         name: Names the policy in the ``RateLimit`` headers and in the store's keys: 1 to 64
             letters, digits, ``_``, ``.`` or ``-``, starting with a letter. Two policies with
             the same name share their state in a store, so give each policy its own.
-        quota: Requests admitted per ``window`` at the sustained rate.
-        window: The window, in seconds (an ``int`` or a ``float``).
-        burst: GCRA only: how many requests may arrive at once (the bucket's capacity).
-            ``None`` (the default) is ``quota``. The sliding window has no burst of its own.
+        quota: Requests admitted per ``window`` at the sustained rate, at most ``10**12``.
+        window: The window, in seconds (an ``int`` or a ``float``), at most 315,360,000
+            (10 years).
+        burst: GCRA only: how many requests may arrive at once (the bucket's capacity), at
+            most ``10**12``, and such that an empty bucket fills within 10 years
+            (``burst * window / quota``). ``None`` (the default) is ``quota``. The sliding
+            window has no burst of its own.
         algorithm: ``"gcra"`` (the default: one timestamp per key, smooth, with the exact bound
             ``burst + floor(L / interval)`` over any interval of ``L`` seconds) or
             ``"sliding-window"`` (at most ``quota`` per fixed window, at most
             ``2 * quota - 1`` over any ``window`` seconds); see the docs' "Choosing an
             algorithm".
         methods: The request methods the policy applies to (``["POST"]``), in any case;
-            ``None`` (the default) is every method. A WebSocket handshake is a ``GET``.
+            ``None`` (the default) is every method. A request's method is compared
+            upper-cased (``post`` is a ``POST``, as Django and Quart read it). A list with
+            ``GET`` also covers ``HEAD``: frameworks run the ``GET`` endpoint for a ``HEAD``
+            request (RFC 9110 §9.3.2), so it does the same work. A WebSocket handshake is a
+            ``GET``.
         paths: The paths the policy applies to, anchored at the start and relative to
             ``root_path``: ``"/login"`` (exactly), ``"/api/*"`` (``/api`` and below);
             ``None`` (the default) is every path.
@@ -83,8 +96,9 @@ class RateLimit:
 
     Raises:
         TypeError: An option of the wrong type (a bare ``str`` for ``methods`` or ``paths``).
-        ValueError: A bad name, a quota or burst below 1, a window that is not a positive
-            finite number, a ``burst`` with the sliding window, more than 100,000 requests per
+        ValueError: A bad name, a quota or burst below 1 or above ``10**12``, a window that
+            is not a positive number of seconds up to 10 years, a ``burst`` with the sliding
+            window or one that takes more than 10 years to fill, more than 100,000 requests per
             second, an empty list of methods or paths, or a bad method or path pattern.
 
     Example:
@@ -125,7 +139,7 @@ class RateLimit:
         if _NAME.fullmatch(name) is None:
             raise option_error(ValueError, "name", _NAME_RULE, name)
         self.name = name
-        self.quota = require_int("quota", quota, minimum=1)
+        self.quota = require_int("quota", quota, minimum=1, maximum=_MAX_QUOTA)
         self.window = _require_window(window)
         if not isinstance(algorithm, str):
             raise option_error(TypeError, "algorithm", "a str", algorithm)
@@ -135,7 +149,11 @@ class RateLimit:
         if burst is not None and algorithm != "gcra":
             hint = "; the sliding window admits quota per window, without a burst of its own"
             raise option_error(ValueError, "burst", "None with 'sliding-window'", burst, hint)
-        self.burst = self.quota if burst is None else require_int("burst", burst, minimum=1)
+        self.burst = (
+            self.quota
+            if burst is None
+            else require_int("burst", burst, minimum=1, maximum=_MAX_QUOTA)
+        )
         self.interval = self.window / self.quota
         self.capacity = self.burst if algorithm == "gcra" else self.quota
         if self.interval < _MIN_INTERVAL:
@@ -143,13 +161,22 @@ class RateLimit:
             rate = self.quota / self.window
             hint = f"; {self.quota} per {self.window:g} s is {rate:g} per second"
             raise option_error(ValueError, "quota", rule, quota, hint)
+        # A burst up to the quota fills within the window; only a larger one can take longer.
+        if self.burst > self.quota and self.burst * self.interval > _MAX_WINDOW:
+            most = int(_MAX_WINDOW / self.interval)
+            rule = f"at most {most} for {self.quota} per {self.window:g} s"
+            hint = "; an empty bucket must fill within 10 years (315360000 s)"
+            raise option_error(ValueError, "burst", rule, burst, hint)
         self.methods: frozenset[str] | None = None
         if methods is not None:
             listed = require_strings("methods", methods, require_token)
             if not listed:
                 hint = "; pass None for every method"
                 raise option_error(ValueError, "methods", "a non-empty list", methods, hint)
-            self.methods = frozenset(method.upper() for method in listed)
+            upper = {method.upper() for method in listed}
+            if "GET" in upper:  # RFC 9110 §9.3.2: a HEAD runs the GET endpoint
+                upper.add("HEAD")
+            self.methods = frozenset(upper)
         self.paths: tuple[str, ...] | None = None
         self._matcher: PathMatcher | None = None
         if paths is not None:
@@ -174,8 +201,13 @@ class RateLimit:
     def applies(self, scope: Scope) -> bool:
         """Whether the policy applies to the request of ``scope`` (its method and path).
 
-        A WebSocket handshake counts as a ``GET``.
+        The method is compared upper-cased; a WebSocket handshake counts as a ``GET``.
         """
-        if self.methods is not None and scope.get("method", "GET") not in self.methods:
-            return False
+        methods = self.methods
+        if methods is not None:
+            method: str = scope.get("method", "GET")
+            # Servers send upper case: one lookup decides, and .upper() only runs for a method
+            # that is not (a few ns per request over the plain lookup: rate-limit-memory).
+            if method not in methods and (method.isupper() or method.upper() not in methods):
+                return False
         return self._matcher is None or self._matcher.matches(scope)

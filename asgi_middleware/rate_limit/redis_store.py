@@ -136,6 +136,19 @@ SCRIPT = (
 SCRIPT_SHA = hashlib.sha1(SCRIPT.encode("ascii"), usedforsecurity=False).hexdigest()
 """The script's SHA1 digest: the name ``EVALSHA`` calls it by."""
 
+#: The connections of a store built from a URL, per worker process: when every one is busy, a
+#: call waits for one to be free (a ``BlockingConnectionPool``; the wait is bounded by the
+#: middleware's ``store_timeout``), never fails at once. A call holds a connection for one
+#: round trip, well under a millisecond near the server, so 100 carry far more calls a second
+#: than one process serves, and 100 workers stay within Redis's default ``maxclients``
+#: (10,000). The URL's ``max_connections`` query parameter replaces it.
+MAX_CONNECTIONS = 100
+#: The connections per cluster node of a store built from a URL with ``cluster=True``.
+#: redis-py's cluster client has no pool that waits: past the cap a call fails at once
+#: (``MaxConnectionsError``), so a burst would count as an outage. The cap is Redis's own
+#: default ``maxclients``: the client never refuses a connection the server would accept.
+CLUSTER_MAX_CONNECTIONS = 10_000
+
 _PREFIX = re.compile(r"[A-Za-z0-9_.\-]{1,64}")
 _PREFIX_RULE = "1 to 64 letters, digits, '_', '.' or '-'"
 _SCHEMES = ("redis", "rediss", "unix")
@@ -164,13 +177,15 @@ def _client_from_url(url: object, *, cluster: bool) -> Redis | RedisCluster:
         rule = "a redis:// or rediss:// URL" if cluster else "a redis://, rediss:// or unix:// URL"
         hint = " with cluster=True: a cluster is reached over TCP" if scheme == "unix" else ""
         raise option_error(ValueError, "url_or_client", rule, _redacted(url), hint)
+    # An option in the URL's query (?max_connections=50) wins over the keyword: redis-py's
+    # from_url lets the query override what the caller passes.
     if cluster:
         from redis.asyncio.cluster import RedisCluster  # noqa: PLC0415 - the optional extra
 
-        return RedisCluster.from_url(url)
-    from redis.asyncio import Redis  # noqa: PLC0415 - the optional extra
+        return RedisCluster.from_url(url, max_connections=CLUSTER_MAX_CONNECTIONS)
+    from redis.asyncio import BlockingConnectionPool, Redis  # noqa: PLC0415 - the optional extra
 
-    return Redis.from_url(url)
+    return Redis.from_pool(BlockingConnectionPool.from_url(url, max_connections=MAX_CONNECTIONS))
 
 
 def _import_redis() -> Any:
@@ -180,7 +195,7 @@ def _import_redis() -> Any:
     except ImportError as error:
         msg = (
             "RedisStore needs redis-py: pip install 'asgi-middleware[redis]' "
-            f"(redis>=5.0.1) ({error})"
+            f"(redis>=5.0.2) ({error})"
         )
         raise ImportError(msg) from error
     return redis.asyncio
@@ -203,9 +218,14 @@ class RedisStore:
     when it no longer matters.
 
     Built from a URL, the store owns its client and connection pool and closes them in
-    `aclose`; built from a client, it borrows it, and you close it. Every call is bounded by
-    the middleware's ``store_timeout``, which cancels the call: redis-py closes a connection
-    whose command was cancelled, so no later call reads its reply.
+    `aclose`; built from a client, it borrows it, and you close it. A URL store's pool is a
+    ``BlockingConnectionPool`` of 100 connections per process (the URL's ``max_connections``
+    sets another number): when all are busy, a call waits for one rather than failing. A
+    cluster client cannot wait, so a cluster URL store lifts its per-node cap to 10,000.
+
+    Every call is bounded by the middleware's ``store_timeout``, which cancels the call (and a
+    wait for a connection): redis-py closes a connection whose command was cancelled, so no
+    later call reads its reply.
 
     Works under asyncio only (redis-py's asyncio client); under trio each call raises
     ``RuntimeError`` saying so, which the middleware treats as a store failure.

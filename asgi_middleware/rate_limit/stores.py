@@ -53,6 +53,10 @@ class _Tables(dict[str, OrderedDict[str, _V]]):
 class Store(Protocol):
     """What the middleware needs of a store: one atomic ``acquire`` per request.
 
+    ``acquire`` is an ``async def`` method (or an object whose ``__call__`` is one): the
+    middleware awaits it, and refuses a store whose ``acquire`` is a plain function when it is
+    built, with a ``TypeError``.
+
     Added in version 0.1.0.
     """
 

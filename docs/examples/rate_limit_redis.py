@@ -55,7 +55,7 @@ def url_examples() -> list[RedisStore]:
     local = RedisStore("redis://127.0.0.1:6379/0")  # host, port, database number
     tls = RedisStore("rediss://default:s3cret@cache.example.com:6380/0")  # TLS and a password
     acl = RedisStore("rediss://rate-limit:s3cret@cache.example.com:6380/2")  # an ACL user
-    pooled = RedisStore("redis://127.0.0.1:6379/0?max_connections=100&client_name=api")
+    pooled = RedisStore("redis://127.0.0.1:6379/0?max_connections=50&client_name=api")
     socket = RedisStore("unix:///run/redis/redis.sock?db=0")  # a local Unix socket
     cluster = RedisStore("redis://10.0.0.5:6379", cluster=True)  # a Redis Cluster: any node
     prefixed = RedisStore("redis://127.0.0.1:6379/0", prefix="shop-api")  # shop-api:{key}:name
@@ -66,11 +66,13 @@ def url_examples() -> list[RedisStore]:
 def borrowed_store(url: str) -> tuple[RedisStore, redis.asyncio.Redis]:
     """A store on a client the app already has; the app closes the client."""
     # --8<-- [start:client]
-    client = redis.asyncio.Redis.from_url(
+    pool = redis.asyncio.BlockingConnectionPool.from_url(
         url,
+        max_connections=100,  # all busy: a call waits for one (within store_timeout)
         health_check_interval=30,  # PING a connection idle for 30 s before reusing it
         socket_connect_timeout=1,
     )
+    client = redis.asyncio.Redis.from_pool(pool)  # the client closes its pool
     store = RedisStore(client)  # borrowed: store.aclose() leaves it open
     # ... and at shutdown: await client.aclose()
     # --8<-- [end:client]
@@ -80,7 +82,9 @@ def borrowed_store(url: str) -> tuple[RedisStore, redis.asyncio.Redis]:
 def cluster_store(url: str) -> tuple[RedisStore, RedisCluster]:
     """A store on a Redis Cluster, from a client of your own."""
     # --8<-- [start:cluster]
-    client = RedisCluster.from_url(url)  # any node; the client finds the others
+    # Any node; the client finds the others. It cannot wait for a free connection, so lift
+    # its per-node cap (100 from redis-py 6), past which a call would fail at once.
+    client = RedisCluster.from_url(url, max_connections=10_000)
     store = RedisStore(client)  # each request's keys share one hash tag: one slot, one node
     # --8<-- [end:cluster]
     return store, client

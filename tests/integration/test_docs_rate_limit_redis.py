@@ -134,16 +134,20 @@ def test_every_url_form_builds_a_store_without_connecting(
     assert pools[1]["password"] == "s3cret"  # noqa: S105 - the sample's placeholder
     assert pools[2]["username"] == "rate-limit"
     assert pools[2]["db"] == 2
-    assert stores[3]._client.connection_pool.max_connections == 100
+    assert stores[3]._client.connection_pool.max_connections == 50  # the URL's, not 100
     assert pools[4]["path"] == "/run/redis/redis.sock"
 
 
 async def test_a_borrowed_client_stays_open(
     redis_server: RedisServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """The client sample: the store decides through the app's client and leaves it open."""
+    """The client sample: the store decides through the app's client and leaves it open.
+
+    Its pool waits for a free connection when all 100 are busy, as the Pooling paragraph says.
+    """
     module = sample(monkeypatch, redis_server.url)
     store, redis_client = module.borrowed_store(redis_server.url)
+    pool = redis_client.connection_pool
     try:
         (decision,) = await store.acquire(peer(), [RateLimit("borrowed", 3, 60)])
         await store.aclose()
@@ -153,6 +157,7 @@ async def test_a_borrowed_client_stays_open(
 
     assert (decision.allowed, decision.remaining) == (True, 2)
     assert still_open is True
+    assert (type(pool).__name__, pool.max_connections) == ("BlockingConnectionPool", 100)
 
 
 async def test_the_cluster_sample_limits_on_a_cluster(
@@ -170,6 +175,7 @@ async def test_the_cluster_sample_limits_on_a_cluster(
         await cluster.aclose()
 
     assert isinstance(store, RedisStore)
+    assert cluster.nodes_manager.connection_kwargs["max_connections"] == 10_000  # lifted cap
     assert [d.remaining for d in first] == [0, 4, 8]
     assert [d.allowed for d in second] == [False, True, True]
     assert [d.remaining for d in second] == [0, 4, 8]  # refused by "a": nothing consumed

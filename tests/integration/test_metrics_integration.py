@@ -312,3 +312,25 @@ async def test_scrape_through_the_endpoint_parses() -> None:
         "asgi_websocket_session_duration_seconds",
         "asgi_websocket_active_sessions",
     } <= names
+
+
+@pytest.mark.parametrize("mounted", [False, True], ids=["route", "mount"])
+async def test_scrapes_are_not_counted_whether_routed_or_mounted(mounted: bool) -> None:
+    """Scrapes stay out of the metrics with the defaults, via ``Route`` or Starlette's ``Mount``.
+
+    A ``Mount("/metrics", ...)`` (as Starlette's own docs mount an ASGI app) serves
+    ``/metrics/`` and redirects ``/metrics`` there; Prometheus follows the redirect, and
+    neither request is recorded.
+    """
+    registry = CollectorRegistry()
+    endpoint = metrics_app(registry)
+    routes = [Mount("/metrics", endpoint) if mounted else Route("/metrics", endpoint)]
+    app = MetricsMiddleware(
+        Starlette(routes=routes), exporters=PrometheusExporter(registry=registry)
+    )
+    async with asgi_client(app) as client:
+        for _ in range(3):
+            response = await client.get("/metrics", follow_redirects=True)
+    assert response.status_code == 200
+    assert [step.status_code for step in response.history] == ([307] if mounted else [])
+    assert series(registry) == {}

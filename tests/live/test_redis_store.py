@@ -37,7 +37,7 @@ from asgi_middleware.rate_limit import (
 )
 from asgi_middleware.rate_limit._algorithms import EPSILON
 from asgi_middleware.rate_limit.redis_store import EPOCH, SCRIPT, SCRIPT_SHA, _decisions
-from tests.support.asgi import respond
+from tests.support.asgi import http_scope, respond, run
 from tests.support.redis_servers import RedisCluster, RedisServer, redis_binary
 
 pytestmark = pytest.mark.anyio
@@ -519,6 +519,65 @@ async def test_a_redis_that_hangs_is_given_up_on_within_the_timeout(
     assert len(messages) == 2
     assert messages[0].startswith("the rate-limit store (RedisStore) failed: TimeoutError")
     assert messages[1].startswith("the rate-limit store (RedisStore) answers again")
+
+
+# --- The pool of a store built from a URL ---------------------------------------------------
+
+
+@pytest.mark.parametrize("on_store_error", ["open", "closed"])
+async def test_a_burst_past_the_pool_waits_for_connections_and_is_counted_exactly(
+    topology: Topology, caplog: pytest.LogCaptureFixture, on_store_error: str
+) -> None:
+    """400 requests at once on one key, quota 10: exactly 10 admitted, no store failure.
+
+    Four times the default 100 connections: redis-py's plain pool (and, from redis-py 6, the
+    cluster client's per-node cap of 100) failed every call past the 100th at once, so with
+    ``"open"`` those requests went through uncounted, with ``"closed"`` they got 503, and an
+    outage was logged. On a single server the store's blocking pool makes them wait for one
+    of its 100 connections; a cluster client cannot wait, so the store lifts its cap and a
+    burst opens a connection per call in flight. The failure was immediate, so the generous
+    ``store_timeout`` hides nothing: it only keeps a loaded machine, serving 400 requests in
+    one process (and, on the cluster, opening 400 connections), from timing out.
+    """
+    caplog.set_level(logging.WARNING, logger="asgi_middleware")
+    name, key = fresh("burst"), fresh("burst")
+    store = topology.store(f"?client_name={name}")
+    errors: list[Exception] = []
+    app = RateLimitMiddleware(
+        hello_app(),
+        limits=[RateLimit("burst", 10, 60)],
+        key=lambda _: key,
+        store=store,
+        on_store_error=on_store_error,  # type: ignore[arg-type]
+        store_timeout=10,
+        on_error_callback=errors.append,
+    )
+    statuses: list[int] = []
+
+    async def one() -> None:
+        messages = await run(app, http_scope(), timeout=30)
+        statuses.append(messages[0]["status"])
+
+    try:
+        # Connected first: a cluster client's first call finds the nodes, and the burst would
+        # queue behind that one lock instead of running at once.
+        await store.acquire(fresh("warm"), [RateLimit("warm", 1, 60)])
+        async with anyio.create_task_group() as group:
+            for _ in range(400):
+                group.start_soon(one)
+        opened = sum(
+            entry["name"] == name
+            for node in topology.nodes
+            for entry in topology.admin(node).client_list()
+        )
+    finally:
+        await store.aclose()
+
+    assert Counter(statuses) == {200: 10, 429: 390}
+    assert errors == []
+    assert [record.getMessage() for record in caplog.records] == []
+    # A cluster client opens one connection per call in flight on each node (see above).
+    assert 0 < opened <= (10_000 if topology.cluster else 100)
 
 
 # --- Clients: owned or borrowed, bytes or str -----------------------------------------------

@@ -107,8 +107,12 @@ async def test_lifespan_passes_through_untouched() -> None:
     assert recorder.calls == []
 
 
-async def test_excluded_path_is_not_measured() -> None:
-    """``/metrics`` (excluded by default) reaches the app with the server's objects, unrecorded."""
+@pytest.mark.parametrize("path", ["/metrics", "/metrics/"])
+async def test_excluded_path_is_not_measured(path: str) -> None:
+    """``/metrics`` and ``/metrics/`` (a mounted metrics_app), excluded by default, pass unrecorded.
+
+    They reach the app with the server's own scope and send.
+    """
     seen: list[Any] = []
 
     async def app(scope: Scope, receive: Receive, send: Send) -> None:
@@ -116,11 +120,19 @@ async def test_excluded_path_is_not_measured() -> None:
         await responder()(scope, receive, send)
 
     recorder = Recorder()
-    scope = http_scope(path="/metrics")
+    scope = http_scope(path=path)
     exchange = Exchange("http")
     await MetricsMiddleware(app, exporters=recorder)(scope, exchange.receive, exchange.send)
     assert seen == [(scope, exchange.send)]
     assert recorder.calls == []
+
+
+@pytest.mark.parametrize("path", ["/metrics/x", "/metricsx", "/api/metrics"])
+async def test_the_default_exclusion_is_exact(path: str) -> None:
+    """The default patterns are exact: a path below or beside ``/metrics`` is measured."""
+    recorder = Recorder()
+    await run(MetricsMiddleware(responder(), exporters=recorder), http_scope(path=path))
+    assert [call[0] for call in recorder.calls] == ["request_started", "request_finished"]
 
 
 async def test_request_is_recorded_and_messages_forwarded_unchanged() -> None:

@@ -38,6 +38,9 @@ from tests.support.structured_fields import Token, parse_list
 pytestmark = pytest.mark.anyio
 
 PER_MINUTE = RateLimit("per-minute", 3, 60)  # 20 s an interval, 3 at once
+WINDOW_RULE = "a positive number of seconds, at most 315360000 (10 years)"
+QUOTA_RULE = "an int from 1 to 1000000000000"
+TOO_MANY = 10**12 + 1  # one more than a quota or a burst may be
 APP_HEADERS = [(b"content-type", b"text/plain"), (b"content-length", b"2")]
 OK_BODY = {"type": "http.response.body", "body": b"ok"}
 DENIAL: dict[str, Any] = {"websocket.http.response": {}}
@@ -420,6 +423,30 @@ async def test_per_path_and_per_method_policies() -> None:
     }
 
 
+async def test_a_method_in_lower_case_counts_as_its_upper_case_self() -> None:
+    """``post /login`` is a POST to Django and Quart: it shares the POST policy's bucket."""
+    middleware = limited(limits=[RateLimit("login", 2, 60, methods=["POST"], paths=["/login"])])
+
+    statuses = [
+        (await run(middleware, http_scope(method, "/login")))[0]["status"]
+        for method in ("POST", "post", "Post", "post")
+    ]
+
+    assert statuses == [200, 200, 429, 429]
+
+
+async def test_a_head_request_counts_against_a_get_policy() -> None:
+    """A HEAD runs the GET endpoint: it spends the GET policy's budget and is refused with it."""
+    middleware = limited(limits=[RateLimit("reports", 2, 3600, methods=["GET"])])
+
+    statuses = [
+        (await run(middleware, http_scope(method, "/reports/monthly")))[0]["status"]
+        for method in ("GET", "HEAD", "HEAD", "GET")
+    ]
+
+    assert statuses == [200, 200, 429, 429]
+
+
 async def test_a_request_no_policy_applies_to_passes_untouched() -> None:
     """No policy for this path: the app gets the very scope, receive and send."""
     seen: list[tuple[object, ...]] = []
@@ -778,6 +805,66 @@ def test_async_hooks_are_refused() -> None:
         RateLimitMiddleware(Recorder(), limits=[PER_MINUTE], on_error_callback=hook)
 
 
+class PlainStore:
+    """A store whose ``acquire`` was written without ``async``."""
+
+    def acquire(self, *_: Any) -> Any:
+        raise AssertionError("never called")  # pragma: no cover - refused when built
+
+
+class AsyncCall:
+    """A callable object whose ``__call__`` is async: an ``acquire`` that can be awaited."""
+
+    def __init__(self) -> None:
+        self.inner = MemoryStore(clock=Clock())
+
+    async def __call__(
+        self, key: str, limits: Sequence[RateLimit], cost: int = 1
+    ) -> tuple[Decision, ...]:
+        return self.inner.decide(key, limits, cost)
+
+
+class CallableStore:
+    """A store whose ``acquire`` is an object with an async ``__call__``."""
+
+    def __init__(self) -> None:
+        self.acquire = AsyncCall()
+
+
+class SyncCall:
+    """A callable object whose ``__call__`` is plain."""
+
+    def __call__(self, *_: Any) -> Any:
+        raise AssertionError("never called")  # pragma: no cover - refused when built
+
+
+class SyncCallableStore:
+    """A store whose ``acquire`` is an object with a plain ``__call__``."""
+
+    def __init__(self) -> None:
+        self.acquire = SyncCall()
+
+
+@pytest.mark.parametrize("store", [PlainStore(), SyncCallableStore()], ids=["method", "object"])
+def test_a_store_with_a_plain_acquire_is_refused(store: object) -> None:
+    """A plain ``acquire`` would fail every request (open: never limited): refused when built."""
+    message = (
+        f"store must be a Store whose acquire is async, got {store!r}; make acquire an "
+        "`async def` method: the middleware awaits it on every request"
+    )
+    with pytest.raises(TypeError, match=re.escape(message)):
+        RateLimitMiddleware(Recorder(), limits=[PER_MINUTE], store=store)  # type: ignore[arg-type]
+
+
+async def test_a_store_whose_acquire_is_an_async_callable_object_is_accepted() -> None:
+    """An object with an async ``__call__`` can be awaited: it is a store's ``acquire`` too."""
+    middleware = RateLimitMiddleware(Recorder(), limits=[PER_MINUTE], store=CallableStore())
+
+    messages = await run(middleware, http_scope())
+
+    assert dict(messages[0]["headers"])[b"ratelimit"] == b'"per-minute";r=2;t=20'
+
+
 def test_compose_role() -> None:
     """``compose`` knows the layer by its role."""
     assert RateLimitMiddleware._compose_role == "rate_limit"
@@ -805,14 +892,28 @@ def test_the_default_store_is_a_memory_store() -> None:
         (('a"', 1, 1), {}, ValueError, "name must be 1 to 64 letters"),
         (("1a", 1, 1), {}, ValueError, "name must be 1 to 64 letters"),
         (("a" * 65, 1, 1), {}, ValueError, "name must be 1 to 64 letters"),
-        (("a", 0, 1), {}, ValueError, "quota must be an int >= 1, got 0"),
-        (("a", 1.5, 1), {}, TypeError, "quota must be an int >= 1, got 1.5"),
-        (("a", 1, 0), {}, ValueError, "window must be a positive, finite number of seconds, got 0"),
-        (("a", 1, -1), {}, ValueError, "window must be a positive, finite number"),
-        (("a", 1, math.nan), {}, ValueError, "window must be a positive, finite number"),
-        (("a", 1, True), {}, TypeError, "window must be a positive, finite number"),
-        (("a", 1, "60"), {}, TypeError, "window must be a positive, finite number"),
-        (("a", 1, 1), {"burst": 0}, ValueError, "burst must be an int >= 1, got 0"),
+        (("a", 0, 1), {}, ValueError, f"quota must be {QUOTA_RULE}, got 0"),
+        (("a", 1.5, 1), {}, TypeError, f"quota must be {QUOTA_RULE}, got 1.5"),
+        (("a", 1, 0), {}, ValueError, f"window must be {WINDOW_RULE}, got 0"),
+        (("a", 1, -1), {}, ValueError, f"window must be {WINDOW_RULE}, got -1"),
+        (("a", 1, math.nan), {}, ValueError, f"window must be {WINDOW_RULE}, got nan"),
+        (("a", 1, math.inf), {}, ValueError, f"window must be {WINDOW_RULE}, got inf"),
+        (("a", 1, 315_360_001), {}, ValueError, f"window must be {WINDOW_RULE}, got 315360001"),
+        (("a", 1, 1e13), {}, ValueError, f"window must be {WINDOW_RULE}, got 10000000000000.0"),
+        (("a", 1, True), {}, TypeError, f"window must be {WINDOW_RULE}, got True"),
+        (("a", 1, "60"), {}, TypeError, f"window must be {WINDOW_RULE}, got '60'"),
+        (("a", TOO_MANY, 10**8), {}, ValueError, f"quota must be {QUOTA_RULE}, got {TOO_MANY}"),
+        (("a", 1, 1), {"burst": 0}, ValueError, f"burst must be {QUOTA_RULE}, got 0"),
+        (("a", 1, 1), {"burst": TOO_MANY}, ValueError, f"burst must be {QUOTA_RULE}, got 1000"),
+        (
+            ("a", 1, 60),
+            {"burst": 5_256_001},
+            ValueError,
+            (
+                "burst must be at most 5256000 for 1 per 60 s, got 5256001; an empty bucket "
+                "must fill within 10 years (315360000 s)"
+            ),
+        ),
         (
             ("a", 1, 1),
             {"burst": 2, "algorithm": "sliding-window"},
@@ -845,8 +946,40 @@ def test_policy_attributes() -> None:
 
     assert (gcra.interval, gcra.capacity, gcra.burst) == (0.6, 10, 10)
     assert (window.interval, window.capacity, window.burst) == (0.6, 100, 100)
-    assert window.methods == frozenset({"GET", "POST"})
+    assert window.methods == frozenset({"GET", "HEAD", "POST"})
     assert RateLimit("d", 5, 60).burst == 5
+
+
+@pytest.mark.parametrize(
+    ("methods", "covered"),
+    [
+        (["GET"], {"GET", "HEAD"}),
+        (["get", "HEAD"], {"GET", "HEAD"}),
+        (["POST"], {"POST"}),
+        (["HEAD"], {"HEAD"}),  # HEAD alone does not bring in GET
+        (["put", "Delete"], {"PUT", "DELETE"}),
+    ],
+)
+def test_a_get_policy_also_covers_head(methods: list[str], covered: set[str]) -> None:
+    """RFC 9110 §9.3.2: frameworks run the GET endpoint for a HEAD, so GET brings HEAD."""
+    assert RateLimit("p", 5, 60, methods=methods).methods == frozenset(covered)
+
+
+@pytest.mark.parametrize(
+    ("args", "options"),
+    [
+        (("a", 1, 315_360_000), {}),
+        (("a", 10**12, 315_360_000.0), {}),
+        (("a", 3, 315_360_000), {"burst": 3}),
+        (("a", 1, 60), {"burst": 5_256_000}),  # fills in exactly 10 years
+        (("a", 10**7, 100), {"burst": 10**12}),
+        (("a", 1, 315_360_000), {"algorithm": "sliding-window"}),
+    ],
+)
+def test_the_largest_policies_are_accepted(args: tuple[Any, ...], options: dict[str, Any]) -> None:
+    """Windows up to 10 years, quotas and bursts up to 10**12, buckets filling in 10 years."""
+    policy = RateLimit(*args, **options)
+    assert policy.burst * policy.interval <= 315_360_000
 
 
 @pytest.mark.parametrize(
@@ -872,7 +1005,11 @@ def test_policy_repr(policy: RateLimit, text: str) -> None:
     ("scope", "applies"),
     [
         (http_scope("POST", "/login"), True),
+        (http_scope("post", "/login"), True),  # Django and Quart upper-case it: a POST
+        (http_scope("Post", "/login"), True),
         (http_scope("GET", "/login"), False),
+        (http_scope("get", "/login"), False),
+        (http_scope("HEAD", "/login"), False),
         (http_scope("POST", "/login/x"), False),
         (http_scope("POST", "/app/login", root_path="/app"), True),
         (websocket_scope("/login"), False),  # a handshake is a GET

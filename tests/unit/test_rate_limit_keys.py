@@ -266,12 +266,17 @@ def test_bad_api_key_header() -> None:
     [
         (http_scope("GET", "/items/1"), "route-GET/items/1"),
         (http_scope("POST", "/items/1"), "route-POST/items/1"),
+        (http_scope("post", "/items/1"), "route-POST/items/1"),  # one bucket with POST
+        (http_scope("Delete", "/items/1"), "route-DELETE/items/1"),
+        (http_scope("M-SEARCH", "/"), "route-M-SEARCH/"),
+        (http_scope("HEAD", "/items/1"), "route-GET/items/1"),  # the GET endpoint runs
+        (http_scope("head", "/items/1"), "route-GET/items/1"),
         (http_scope("GET", "/api/items", root_path="/api"), "route-GET/items"),
         (websocket_scope("/ws"), "route-GET/ws"),
     ],
 )
 def test_route_keys(scope: dict[str, Any], key: str) -> None:
-    """Method and path relative to the root path; a WebSocket handshake is a GET."""
+    """Upper-cased method and path relative to the root path; HEAD and a handshake are GETs."""
     assert route()(scope) == key
 
 

@@ -20,7 +20,9 @@ from asgi_middleware import Receive, Scope, Send
 from asgi_middleware.rate_limit import Decision, RateLimit, RateLimitMiddleware, RedisStore
 from asgi_middleware.rate_limit._algorithms import EPSILON, UNIT_EPSILON
 from asgi_middleware.rate_limit.redis_store import (
+    CLUSTER_MAX_CONNECTIONS,
     EPOCH,
+    MAX_CONNECTIONS,
     SCRIPT,
     SCRIPT_SHA,
     _decisions,
@@ -56,6 +58,34 @@ def test_a_cluster_url_makes_a_cluster_client() -> None:
 
     assert isinstance(store._client, redis.asyncio.cluster.RedisCluster)
     assert store._owned is True
+
+
+@pytest.mark.parametrize(
+    ("query", "most"),
+    [("", MAX_CONNECTIONS), ("?max_connections=7", 7), ("?db=1&max_connections=500", 500)],
+)
+def test_a_url_store_waits_for_a_connection_rather_than_failing(query: str, most: int) -> None:
+    """A URL store's pool blocks when full (a burst is no outage), 100 or the URL's number.
+
+    The client owns the pool, so closing the store closes the pool too.
+    """
+    store = RedisStore("redis://127.0.0.1:6379/0" + query)
+
+    pool = store._client.connection_pool
+    assert type(pool) is redis.asyncio.BlockingConnectionPool
+    assert (MAX_CONNECTIONS, pool.max_connections) == (100, most)
+    assert store._client.auto_close_connection_pool is True
+
+
+@pytest.mark.parametrize(
+    ("query", "most"), [("", CLUSTER_MAX_CONNECTIONS), ("?max_connections=50", 50)]
+)
+def test_a_cluster_url_store_lifts_the_per_node_cap(query: str, most: int) -> None:
+    """A cluster client cannot wait for a connection: its cap is Redis's maxclients or the URL's."""
+    store = RedisStore("redis://127.0.0.1:7000" + query, cluster=True)
+
+    options = store._client.nodes_manager.connection_kwargs
+    assert (CLUSTER_MAX_CONNECTIONS, options["max_connections"]) == (10_000, most)
 
 
 @pytest.mark.parametrize(
