@@ -34,14 +34,20 @@ from benchmarks.model import ASGIApp, Message, Scenario, Scope, Variant
 TIMEOUT = 30.0
 
 
-class LoopTimerFloor:
-    """The floor: one timer handle per request that cancels the task, nothing more."""
+class _Timed:
+    """A wrapper around ``app`` with a deadline of ``timeout`` seconds; subclasses say how."""
 
     __slots__ = ("app", "timeout")
 
     def __init__(self, app: ASGIApp, timeout: float) -> None:
         self.app = app
         self.timeout = timeout
+
+
+class LoopTimerFloor(_Timed):
+    """The floor: one timer handle per request that cancels the task, nothing more."""
+
+    __slots__ = ()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         """Run the app under a ``loop.call_later(timeout, task.cancel)`` handle."""
@@ -59,14 +65,10 @@ class LoopTimerFloor:
             handle.cancel()
 
 
-class AsyncioTimeout:
+class AsyncioTimeout(_Timed):
     """``async with asyncio.timeout(...)`` around the app (Python 3.11+)."""
 
-    __slots__ = ("app", "timeout")
-
-    def __init__(self, app: ASGIApp, timeout: float) -> None:
-        self.app = app
-        self.timeout = timeout
+    __slots__ = ()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         """Run the app inside ``asyncio.timeout``."""
@@ -77,14 +79,10 @@ class AsyncioTimeout:
             await self.app(scope, receive, send)
 
 
-class TrioScopeFloor:
+class TrioScopeFloor(_Timed):
     """The trio floor: the app inside one cancel scope with a deadline, nothing more."""
 
-    __slots__ = ("app", "timeout")
-
-    def __init__(self, app: ASGIApp, timeout: float) -> None:
-        self.app = app
-        self.timeout = timeout
+    __slots__ = ()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         """Run the app inside ``trio.CancelScope(deadline=now + timeout)``."""
@@ -95,14 +93,10 @@ class TrioScopeFloor:
             await self.app(scope, receive, send)
 
 
-class TrioMoveOnAfter:
+class TrioMoveOnAfter(_Timed):
     """``with trio.move_on_after(...)`` around the app: trio's own timeout, as users write it."""
 
-    __slots__ = ("app", "timeout")
-
-    def __init__(self, app: ASGIApp, timeout: float) -> None:
-        self.app = app
-        self.timeout = timeout
+    __slots__ = ()
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         """Run the app inside ``trio.move_on_after``."""
