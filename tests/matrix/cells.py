@@ -113,10 +113,11 @@ DAPHNE_ACCEPT_HEADERS = (
 )
 #: Upstream: granian drops the headers of ``websocket.accept`` too.
 GRANIAN_ACCEPT_HEADERS = (
-    "upstream granian bug: granian 2.8 declares ASGI spec_version 2.3 but ignores the headers of "
-    "websocket.accept, so the handshake response has no X-Request-ID (no upstream issue found; "
-    "to be reported, see docs/matrix.md). Workaround: have the client send its own X-Request-ID, "
-    "or serve with uvicorn or hypercorn"
+    "upstream granian bug: granian 2.8 declares ASGI spec_version 2.3 but reads only the "
+    "subprotocol of websocket.accept (https://github.com/emmett-framework/granian/blob/"
+    "69d68931e6a0374f78eb128fd58b577fdfe4c27c/src/asgi/io.rs, ASGIWebsocketProtocol::accept), so "
+    "the handshake response has no X-Request-ID (no tracker issue yet, see docs/matrix.md). "
+    "Workaround: have the client send its own X-Request-ID, or serve with uvicorn or hypercorn"
 )
 _HYPERCORN = {"websocket_access_log": HYPERCORN_CLOSE_CODE}
 _DAPHNE = {"websocket_request_id": DAPHNE_ACCEPT_HEADERS}
