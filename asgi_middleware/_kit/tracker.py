@@ -44,8 +44,12 @@ def now() -> int:
 
 
 def since_ms(begin: int) -> float:
-    """Return the milliseconds from ``begin`` (a :func:`now` reading) until now, rounded."""
-    return milliseconds(perf_counter_ns() - begin)
+    """Return the milliseconds from ``begin`` (a :func:`now` reading) until now, rounded.
+
+    :func:`milliseconds` written out (benchmark row timing-metrics: a call less per request);
+    ``test_tracker`` holds the two to the same results.
+    """
+    return (perf_counter_ns() - begin + 500) // 1000 / 1000
 
 
 class ResponseTracker:

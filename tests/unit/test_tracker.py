@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
+from unittest import mock
 
 import pytest
 from hypothesis import given
@@ -13,7 +14,7 @@ from structlog.testing import LogCapture
 
 from asgi_middleware import AccessLogMiddleware, Receive, Scope, Send, TimingMiddleware
 from asgi_middleware._kit import tracker as tracker_module
-from asgi_middleware._kit.tracker import ResponseTracker, milliseconds
+from asgi_middleware._kit.tracker import ResponseTracker, milliseconds, now, since_ms
 from asgi_middleware.timing import TimingResult
 from tests.support.asgi import body, http_scope, run, start
 
@@ -76,6 +77,14 @@ def test_milliseconds_print_as_the_exact_microseconds(nanoseconds: int) -> None:
     exact = (Decimal(nanoseconds) / 1_000_000).quantize(Decimal("0.001"), ROUND_HALF_UP)
     assert f"{milliseconds(nanoseconds):.3f}" == str(exact)
     assert f"{milliseconds(nanoseconds) / 1000:.6f}" == f"{exact / 1000:.6f}"
+
+
+@given(st.integers(min_value=0, max_value=10**12), st.integers(min_value=0, max_value=10**15))
+def test_since_ms_rounds_as_milliseconds_does(begin: int, elapsed: int) -> None:
+    """``since_ms`` writes the rounding out for speed: it must give what ``milliseconds`` gives."""
+    with mock.patch.object(tracker_module, "perf_counter_ns", return_value=begin + elapsed):
+        assert now() == begin + elapsed
+        assert since_ms(begin) == milliseconds(elapsed)
 
 
 # --- What sent() records ------------------------------------------------------------------------
