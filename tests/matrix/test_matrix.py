@@ -276,8 +276,21 @@ def test_trusted_host(client: httpx.Client, cell: Cell) -> None:
 
 
 def test_body_limit(client: httpx.Client, cell: Cell) -> None:
-    """A body over the limit, announced by Content-Length, gets a 413."""
-    response = client.post("/items/10", content=b"x" * (MAX_BODY + 1))
+    """A body over the limit, announced by Content-Length, gets a 413.
+
+    The 413 goes out before the body is read. Over HTTP/2 a server may then end the stream
+    while the client is still sending (RFC 9113 §8.1 allows the early response), and when the
+    connection closes before the client's last frame, httpx fails the write instead of reading
+    the answer: a race of the client's, so the h2c cell tries up to three times.
+    """
+    for _ in range(2 if cell.http2 else 0):
+        try:
+            response = client.post("/items/10", content=b"x" * (MAX_BODY + 1))
+        except httpx.TransportError:
+            continue
+        break
+    else:
+        response = client.post("/items/10", content=b"x" * (MAX_BODY + 1))
     assert response.status_code == 413
 
 
