@@ -29,6 +29,7 @@ __all__ = [
     "require_callable",
     "require_header_value",
     "require_int",
+    "require_matching",
     "require_strings",
     "require_sync_callable",
     "require_token",
@@ -78,7 +79,7 @@ def require_int(
     return value
 
 
-def _require_matching(option: str, value: object, pattern: re.Pattern[str], rule: str) -> str:
+def require_matching(option: str, value: object, pattern: re.Pattern[str], rule: str) -> str:
     """Return ``value`` if it is a ``str`` that ``pattern`` matches in full."""
     if not isinstance(value, str):
         raise option_error(TypeError, option, "a str", value)
@@ -90,13 +91,13 @@ def _require_matching(option: str, value: object, pattern: re.Pattern[str], rule
 def require_token(option: str, value: object) -> str:
     """Return ``value`` if it is an HTTP token such as a header name (RFC 9110 §5.6.2)."""
     rule = "an HTTP token (letters, digits and !#$%&'*+-.^_`|~)"
-    return _require_matching(option, value, TOKEN, rule)
+    return require_matching(option, value, TOKEN, rule)
 
 
 def require_header_value(option: str, value: object) -> str:
     """Return ``value`` if it can be sent as a header value (visible ASCII, inner blanks)."""
     rule = "a header value (visible ASCII, no control characters, no surrounding whitespace)"
-    return _require_matching(option, value, _FIELD_VALUE, rule)
+    return require_matching(option, value, _FIELD_VALUE, rule)
 
 
 def require_callable(option: str, value: _T) -> _T:

@@ -6,7 +6,13 @@ import re
 from collections.abc import Sequence
 from typing import Literal, NamedTuple
 
-from asgi_middleware._kit.config import option_error, require_int, require_strings, require_token
+from asgi_middleware._kit.config import (
+    option_error,
+    require_int,
+    require_matching,
+    require_strings,
+    require_token,
+)
 from asgi_middleware._kit.paths import PathMatcher
 from asgi_middleware._kit.types import Scope
 
@@ -134,11 +140,7 @@ class RateLimit:
         methods: Sequence[str] | None = None,
         paths: Sequence[str] | None = None,
     ) -> None:
-        if not isinstance(name, str):
-            raise option_error(TypeError, "name", "a str", name)
-        if _NAME.fullmatch(name) is None:
-            raise option_error(ValueError, "name", _NAME_RULE, name)
-        self.name = name
+        self.name = require_matching("name", name, _NAME, _NAME_RULE)
         self.quota = require_int("quota", quota, minimum=1, maximum=_MAX_QUOTA)
         self.window = _require_window(window)
         if not isinstance(algorithm, str):
@@ -211,3 +213,16 @@ class RateLimit:
             if method not in methods and (method.isupper() or method.upper() not in methods):
                 return False
         return self._matcher is None or self._matcher.matches(scope)
+
+
+def _check_cost(limits: Sequence[RateLimit], cost: int) -> None:
+    """Refuse a ``cost`` no policy of ``limits`` could ever admit: below 1 or over its capacity.
+
+    What every store's ``acquire`` checks first. A cost of 1, the usual one, is always possible
+    (a policy's capacity is at least 1): the stores call this only for another.
+    """
+    for policy in limits:
+        if not 1 <= cost <= policy.capacity:
+            rule = f"an int from 1 to {policy.capacity}"
+            hint = f" for {policy!r}: such a request could never be admitted"
+            raise option_error(ValueError, "cost", rule, cost, hint)

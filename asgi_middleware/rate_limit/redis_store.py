@@ -20,10 +20,10 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from asgi_middleware._kit.config import option_error, require_bool
+from asgi_middleware._kit.config import option_error, require_bool, require_matching
 from asgi_middleware._kit.threads import running_trio
 from asgi_middleware.rate_limit._algorithms import EPSILON, UNIT_EPSILON, _decision
-from asgi_middleware.rate_limit.policies import Decision, RateLimit
+from asgi_middleware.rate_limit.policies import Decision, RateLimit, _check_cost
 
 if TYPE_CHECKING:
     from redis.asyncio import Redis
@@ -266,11 +266,7 @@ class RedisStore:
         prefix: str = "rl",
         cluster: bool = False,
     ) -> None:
-        if not isinstance(prefix, str):
-            raise option_error(TypeError, "prefix", "a str", prefix)
-        if _PREFIX.fullmatch(prefix) is None:
-            raise option_error(ValueError, "prefix", _PREFIX_RULE, prefix)
-        self._prefix = prefix
+        self._prefix = require_matching("prefix", prefix, _PREFIX, _PREFIX_RULE)
         require_bool("cluster", cluster)
         module = _import_redis()
         client: Any = url_or_client
@@ -312,12 +308,8 @@ class RedisStore:
 
     def _arguments(self, key: str, limits: Sequence[RateLimit], cost: int) -> list[Any]:
         """``numkeys``, the keys and ``ARGV`` of one call: what follows the script's name."""
-        if cost != 1:  # a policy's capacity is at least 1
-            for policy in limits:
-                if not 1 <= cost <= policy.capacity:
-                    rule = f"an int from 1 to {policy.capacity}"
-                    hint = f" for {policy!r}: such a request could never be admitted"
-                    raise option_error(ValueError, "cost", rule, cost, hint)
+        if cost != 1:
+            _check_cost(limits, cost)
         prepared = self._prepared
         keys: list[Any] = [len(limits)]
         argv: list[Any] = [cost]

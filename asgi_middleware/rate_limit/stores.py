@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from typing import Protocol, TypeVar
 
-from asgi_middleware._kit.config import option_error, require_int, require_sync_callable
+from asgi_middleware._kit.config import require_int, require_sync_callable
 from asgi_middleware.rate_limit._algorithms import (
     WindowState,
     gcra_allows,
@@ -29,7 +29,7 @@ from asgi_middleware.rate_limit._algorithms import (
     window_allows,
     window_decision,
 )
-from asgi_middleware.rate_limit.policies import Decision, RateLimit
+from asgi_middleware.rate_limit.policies import Decision, RateLimit, _check_cost
 
 __all__ = ["Decision", "MemoryStore", "Store"]
 
@@ -149,12 +149,8 @@ class MemoryStore:
         rate-limit-memory: an await costs a tenth of the request).
         """
         now = self._clock()
-        if cost != 1:  # a policy's capacity is at least 1
-            for policy in limits:
-                if not 1 <= cost <= policy.capacity:
-                    rule = f"an int from 1 to {policy.capacity}"
-                    hint = f" for {policy!r}: such a request could never be admitted"
-                    raise option_error(ValueError, "cost", rule, cost, hint)
+        if cost != 1:
+            _check_cost(limits, cost)
         if len(limits) == 1:  # the usual case: no first pass, the policy consumes if it admits
             return (self._decide(limits[0], key, now, cost, consume=True),)
         # Does every policy admit the request? Then each one consumes.

@@ -156,13 +156,12 @@ class TrioDeadline:
     is entered, so trio reads its clock once.
     """
 
-    __slots__ = ("cancel_scope", "extra", "send", "started", "tracker", "trio")
+    __slots__ = ("cancel_scope", "extra", "send", "started", "tracker")
 
     extra: float
     tracker: ResponseTracker
 
     def __init__(self, trio: Any, send: Send, timeout: float, total: float | None) -> None:
-        self.trio = trio
         self.cancel_scope = trio.CancelScope(relative_deadline=timeout)
         self.send = send
         self.started = False
@@ -200,6 +199,9 @@ class TrioDeadline:
         cancels it before anything reaches the server, so the client gets the whole ``504``;
         in a shielded scope the app's own late answer is forwarded.
         """
-        await self.trio.lowlevel.checkpoint_if_cancelled()
+        # Reached under trio only (which is loaded then): imported here, off the request path.
+        from trio.lowlevel import checkpoint_if_cancelled  # noqa: PLC0415
+
+        await checkpoint_if_cancelled()
         self.started = True
         await self.send(message)

@@ -14,14 +14,20 @@ import sys
 import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import IO
 
 import httpx
 import pytest
 import websockets.exceptions
 import websockets.sync.client
 
-from tests.support.servers import HOST, REPO_ROOT, _free_port, _stop_process, _wait_accepting
+from tests.support.servers import (
+    HOST,
+    REPO_ROOT,
+    LiveServer,
+    _free_port,
+    _stop_process,
+    _wait_accepting,
+)
 
 TIMEOUT = 10.0
 APP = "tests.live.channels_auth_app"
@@ -35,19 +41,8 @@ BEARER = {"Authorization": f"Bearer {TOKEN}"}
 class Running:
     """A server process: where it listens, and its output once it has stopped."""
 
-    port: int
-    log: IO[bytes]
+    server: LiveServer
     output: str = ""
-
-    @property
-    def ws_url(self) -> str:
-        """``ws://127.0.0.1:PORT``."""
-        return f"ws://{HOST}:{self.port}"
-
-    @property
-    def url(self) -> str:
-        """``http://127.0.0.1:PORT``."""
-        return f"http://{HOST}:{self.port}"
 
 
 def _command(server: str, target: str, port: int) -> list[str]:
@@ -71,7 +66,7 @@ def run_server(server: str, attribute: str) -> Iterator[Running]:
             stdout=log,
             stderr=subprocess.STDOUT,
         )
-        running = Running(port, log)
+        running = Running(LiveServer(HOST, port))
         problem: str | None = None
         try:
             problem = _wait_accepting(process, port, TIMEOUT)
@@ -98,7 +93,10 @@ def test_stack_inside_our_auth_fails_the_handshake_with_our_type_error(server: s
         pytest.raises(websockets.exceptions.InvalidStatus) as failed,
     ):
         websockets.sync.client.connect(
-            running.ws_url + "/ws", additional_headers=BEARER, open_timeout=TIMEOUT, proxy=None
+            running.server.ws_url + "/ws",
+            additional_headers=BEARER,
+            open_timeout=TIMEOUT,
+            proxy=None,
         ).close()  # pragma: no cover - the handshake fails
 
     assert failed.value.response.status_code == 500
@@ -114,10 +112,10 @@ def test_stack_on_the_websocket_branch_only_is_accepted(server: str) -> None:
     """Ours around HTTP, AuthMiddlewareStack on the websocket branch: both work."""
     with run_server(server, "coexisting") as running:
         with websockets.sync.client.connect(
-            running.ws_url + "/ws", open_timeout=TIMEOUT, proxy=None
+            running.server.ws_url + "/ws", open_timeout=TIMEOUT, proxy=None
         ) as websocket:
             greeting = websocket.recv(timeout=TIMEOUT)
-        with httpx.Client(base_url=running.url, timeout=TIMEOUT, trust_env=False) as client:
+        with httpx.Client(base_url=running.server.url, timeout=TIMEOUT, trust_env=False) as client:
             allowed = client.get("/", headers=BEARER)
             refused = client.get("/")
 
