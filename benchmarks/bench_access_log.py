@@ -29,6 +29,7 @@ from asgi_middleware import AccessLogMiddleware
 from benchmarks.checks import parse_response
 from benchmarks.common import NO_BODY, OK_APP, OK_BODY, http_scope
 from benchmarks.floor import FloorAccessLog
+from benchmarks.floor_rules import RULES, RulesAccessLog
 from benchmarks.model import ASGIApp, Check, Factory, Message, Scenario, Variant
 
 #: The processors every row renders with: contextvars, level, ISO timestamp, JSON.
@@ -276,9 +277,21 @@ def _floor() -> Variant:
     return Variant(variant.name, variant.factory, variant.check, "hand-written, same fields")
 
 
+def _floor_rules() -> Variant:
+    variant = _variant(
+        "floor+rules",
+        lambda app, sink: RulesAccessLog(app, structlog_logger(sink), RULES),
+        '"status": 200',
+        fields=True,
+    )
+    note = "the floor following the SPEC's rules (benchmarks/floor_rules.py)"
+    return Variant(variant.name, variant.factory, variant.check, note)
+
+
 SCENARIOS: tuple[Scenario, ...] = (
     _scenario("access-log-json", "asgi-logger", (_asgi_logger(), _ours())),
     _scenario("access-log-json-recipe", "structlog-recipe", (_recipe(), _ours())),
-    # The floor as the reference: how much ours costs over a class that writes the same event.
-    _scenario("access-log-json-floor", "floor", (_floor(), _ours())),
+    # The floor as the reference: how much ours costs over a class that writes the same event,
+    # and what the same class costs once it follows the SPEC's rules.
+    _scenario("access-log-json-floor", "floor", (_floor(), _floor_rules(), _ours())),
 )

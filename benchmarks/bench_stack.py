@@ -32,6 +32,7 @@ from benchmarks.stacks import (
     floor_stack,
     ours_stack,
     peer_stack,
+    rules_stack,
 )
 
 _UUID4_HEX = re.compile(r"[0-9a-f]{12}4[0-9a-f]{3}[89ab][0-9a-f]{15}")
@@ -211,7 +212,7 @@ def build_scenario(
     """
     omit = dict(without or {})
     app = StackApp(body)
-    floor_sink, peer_sink, our_sink = Sink(), Sink(), Sink()
+    floor_sink, rules_sink, peer_sink, our_sink = Sink(), Sink(), Sink(), Sink()
     client = NoOpClient()
     coding = "gzipped" if len(body) >= MINIMUM_SIZE else "not compressed"
     return Scenario(
@@ -233,6 +234,14 @@ def build_scenario(
                 ),
                 _then_unbind(full_check(app, floor_sink, path)),
                 "hand-written, same jobs",
+            ),
+            Variant(
+                "floor+rules",
+                lambda inner: rules_stack(
+                    inner, structlog_logger(rules_sink), without=omit.get("floor+rules", ())
+                ),
+                _then_unbind(full_check(app, rules_sink, path)),
+                "the floor following the SPEC's rules (benchmarks/floor_rules.py)",
             ),
             Variant(
                 "peers",
@@ -278,6 +287,7 @@ def _e2e_checks(body: bytes) -> dict[str, Check]:
     return {
         "bare": bare_check(body),
         "floor": ours_or_floor,
+        "floor+rules": ours_or_floor,
         "peers": peer,
         "asgi-middleware": ours_or_floor,
     }

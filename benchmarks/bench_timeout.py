@@ -7,6 +7,11 @@ per request that cancels the request's task, cancelled again when the app return
 starts. The ``asyncio.timeout`` row (Python 3.11+) is the standard library's context manager
 doing the floor's job, for scale.
 
+SPEC §13 adds one rule the floor does not follow: a response that started in time is never cut,
+so its deadline is stopped when the response starts. The ``+stop`` rows are each floor with that
+rule and nothing else (a send wrapper that stops the timer at ``http.response.start``): what the
+rule costs by itself, hand-written, in the same run.
+
 The app answers at once, as nearly every request does: what is timed is the cost of arming and
 disarming the deadline. A probe counts the timers each row arms per request (patching the loop's
 ``call_at``, which ``call_later`` goes through), so a row that armed none, a no-op, would show.
@@ -14,13 +19,16 @@ disarming the deadline. A probe counts the timers each row arms per request (pat
 ``timeout-trio`` times the same request under trio (the driver runs it in ``trio.run``), where
 the floor is trio's own timer: the app inside one ``trio.CancelScope`` whose deadline is set on
 entry, the least ``trio.move_on_after`` (its own row, for scale) does. Ours uses one cancel
-scope too, and moves its deadline away when the response starts.
+scope too, and moves its deadline away when the response starts. There the rule is dear: trio
+offers no cheaper public way to stop a deadline than assigning ``CancelScope.deadline``, which
+re-registers the scope through a ``@contextmanager`` (``trio-scope-floor+stop``).
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+import math
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 import trio
@@ -65,6 +73,33 @@ class LoopTimerFloor(_Timed):
             handle.cancel()
 
 
+class LoopTimerStopFloor(_Timed):
+    """The floor, and its timer stopped when the response starts (SPEC §13), nothing more."""
+
+    __slots__ = ()
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        """Run the app under a timer handle that the response's start cancels."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        task = asyncio.current_task()
+        if task is None:
+            msg = "no task to cancel"
+            raise RuntimeError(msg)
+        handle = task.get_loop().call_later(self.timeout, task.cancel)
+
+        def send_wrapper(message: Message) -> Awaitable[None]:
+            if message["type"] == "http.response.start":
+                handle.cancel()
+            return send(message)  # type: ignore[no-any-return]
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            handle.cancel()
+
+
 class AsyncioTimeout(_Timed):
     """``async with asyncio.timeout(...)`` around the app (Python 3.11+)."""
 
@@ -93,6 +128,26 @@ class TrioScopeFloor(_Timed):
             await self.app(scope, receive, send)
 
 
+class TrioScopeStopFloor(_Timed):
+    """The trio floor, and its deadline stopped when the response starts (SPEC §13)."""
+
+    __slots__ = ()
+
+    async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
+        """Run the app inside a cancel scope whose deadline the response's start removes."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with trio.CancelScope(deadline=trio.current_time() + self.timeout) as cancel_scope:
+
+            def send_wrapper(message: Message) -> Awaitable[None]:
+                if message["type"] == "http.response.start":
+                    cancel_scope.deadline = math.inf
+                return send(message)  # type: ignore[no-any-return]
+
+            await self.app(scope, receive, send_wrapper)
+
+
 class TrioMoveOnAfter(_Timed):
     """``with trio.move_on_after(...)`` around the app: trio's own timeout, as users write it."""
 
@@ -110,6 +165,16 @@ class TrioMoveOnAfter(_Timed):
 def floor(app: ASGIApp) -> ASGIApp:
     """Wrap ``app`` in the hand-written loop-timer floor."""
     return LoopTimerFloor(app, TIMEOUT)
+
+
+def floor_stop(app: ASGIApp) -> ASGIApp:
+    """Wrap ``app`` in the loop-timer floor that stops its timer when the response starts."""
+    return LoopTimerStopFloor(app, TIMEOUT)
+
+
+def trio_floor_stop(app: ASGIApp) -> ASGIApp:
+    """Wrap ``app`` in the trio floor that stops its deadline when the response starts."""
+    return TrioScopeStopFloor(app, TIMEOUT)
 
 
 def trio_floor(app: ASGIApp) -> ASGIApp:
@@ -171,6 +236,7 @@ PASSED = expect(body=OK_BODY)
 
 _VARIANTS = (
     Variant("loop-timer-floor", floor, PASSED, "call_later(timeout, task.cancel), no 504"),
+    Variant("loop-timer-floor+stop", floor_stop, PASSED, "the floor, stopped at the start"),
     *(
         (Variant("asyncio.timeout", asyncio_timeout, PASSED, "standard library, no 504"),)
         if hasattr(asyncio, "timeout")
@@ -201,6 +267,7 @@ SCENARIOS: tuple[Scenario, ...] = (
         reference="trio-scope-floor",
         variants=(
             Variant("trio-scope-floor", trio_floor, PASSED, "CancelScope(deadline=...), no 504"),
+            Variant("trio-scope-floor+stop", trio_floor_stop, PASSED, "deadline=inf at the start"),
             Variant("trio.move_on_after", trio_move_on_after, PASSED, "trio's API, no 504"),
             Variant("asgi-middleware", ours, PASSED, "timeout=30"),
         ),

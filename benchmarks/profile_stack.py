@@ -6,6 +6,11 @@ layer left out or with one layer alone, interleaved and shuffled as the driver d
 "left out" is what leaving it out of the stack saves; "alone" is what it costs around the bare
 app. Both are medians of paired differences, so a busy machine blurs them less than raw times.
 
+``--against rules`` puts the floor with the SPEC's rules (``benchmarks.floor_rules``) in the
+floor columns. ``--rules`` times instead the rows of ``benchmarks.floor_rules``: the floor, the
+floor with every SPEC rule, the same with each rule left out, and our stack. A rule's cost is
+what leaving it out of the ruled floor saves, a median of paired differences as above.
+
 ``--opcodes`` counts instead the Python bytecodes each row executes for one request
 (``sys.settrace`` with opcode events): an exact, repeatable measure of the interpreted work, for
 comparing two versions of a layer on a machine too noisy to time them. Calls into C (zlib, json,
@@ -24,11 +29,12 @@ import statistics
 import sys
 from collections.abc import Awaitable, Callable
 from types import FrameType
-from typing import Any
+from typing import Any, TypeVar
 
 from benchmarks.bench_access_log import Sink, structlog_logger
 from benchmarks.common import JSON_16K, JSON_100, NO_BODY, http_scope
 from benchmarks.driver import record, time_batch
+from benchmarks.floor_rules import RULES
 from benchmarks.model import ASGIApp, Message, Scope
 from benchmarks.stacks import (
     LARGE_PATH,
@@ -38,18 +44,20 @@ from benchmarks.stacks import (
     StackApp,
     floor_stack,
     ours_stack,
+    rules_stack,
 )
 
 Builder = Callable[..., ASGIApp]
-_BUILDERS: dict[str, Builder] = {"ours": ours_stack, "floor": floor_stack}
+#: What the "floor" columns measure: ``--against`` picks one.
+_FLOORS: dict[str, Builder] = {"floor": floor_stack, "rules": rules_stack}
 _COLUMNS = f"{'layer':<14} " + f"{'ours':>8} {'floor':>8} {'gap':>8}   " * 2
 
 
-def _stacks(body: bytes) -> dict[tuple[str, str], ASGIApp]:
+def _stacks(body: bytes, floor: Builder) -> dict[tuple[str, str], ASGIApp]:
     """Every row: (stack, variant) -> app, where the variant is "" (whole), "-layer" or "+layer"."""
     app = StackApp(body)
     stacks: dict[tuple[str, str], ASGIApp] = {("bare", ""): app}
-    for row, build in _BUILDERS.items():
+    for row, build in (("ours", ours_stack), ("floor", floor)):
         stacks[row, ""] = build(app, structlog_logger(Sink()))
         for layer in LAYERS:
             others = [name for name in LAYERS if name != layer]
@@ -63,10 +71,14 @@ def _request(large: bool) -> tuple[bytes, Scope]:  # noqa: FBT001
     return body, http_scope("GET", path, REQUEST_HEADERS)
 
 
-async def _time_layers(large: bool, repeat: int, number: int, seed: int) -> None:  # noqa: FBT001
-    body, scope = _request(large)
-    stacks = _stacks(body)
-    times: dict[tuple[str, str], list[float]] = {key: [] for key in stacks}
+Row = TypeVar("Row", str, tuple[str, str])
+
+
+async def _timed(
+    stacks: dict[Row, ASGIApp], scope: Scope, repeat: int, number: int, seed: int
+) -> dict[Row, list[float]]:
+    """Time every row ``repeat`` times, interleaved and shuffled: µs per request, per row."""
+    times: dict[Row, list[float]] = {key: [] for key in stacks}
     order = list(stacks)
     rng = random.Random(seed)
     for key in order:  # warm-up
@@ -77,6 +89,19 @@ async def _time_layers(large: bool, repeat: int, number: int, seed: int) -> None
             gc.collect()
             elapsed = await time_batch(stacks[key], scope, NO_BODY, number, fresh_scope=True)
             times[key].append(elapsed / number / 1000)
+    return times
+
+
+async def _time_layers(
+    large: bool,  # noqa: FBT001
+    repeat: int,
+    number: int,
+    seed: int,
+    floor_builder: Builder,
+) -> None:
+    body, scope = _request(large)
+    stacks = _stacks(body, floor_builder)
+    times = await _timed(stacks, scope, repeat, number, seed)
 
     def cost(row: str, variant: str) -> float:
         # "-layer": the whole stack minus the stack without it; else the row minus bare.
@@ -103,6 +128,36 @@ async def _time_layers(large: bool, repeat: int, number: int, seed: int) -> None
         for o, f, b in zip(times["ours", ""], times["floor", ""], times["bare", ""], strict=True)
     )
     print(f"{'whole stack':<14} {ours:8.2f} {floor:8.2f} {ours - floor:8.2f}   ratio {ratio:.2f}x")
+    print(f"{repeat} repetitions x {number} requests per row, interleaved.")
+
+
+async def _time_rules(large: bool, repeat: int, number: int, seed: int) -> None:  # noqa: FBT001
+    body, scope = _request(large)
+    app = StackApp(body)
+    stacks: dict[str, ASGIApp] = {
+        "bare": app,
+        "floor": floor_stack(app, structlog_logger(Sink())),
+        "floor+rules": rules_stack(app, structlog_logger(Sink())),
+        "asgi-middleware": ours_stack(app, structlog_logger(Sink())),
+    }
+    for rule in RULES:
+        kept = [other for other in RULES if other != rule]
+        stacks["-" + rule] = rules_stack(app, structlog_logger(Sink()), rules=kept)
+    times = await _timed(stacks, scope, repeat, number, seed)
+
+    def paired(first: str, second: str) -> float:
+        return statistics.median(a - b for a, b in zip(times[first], times[second], strict=True))
+
+    floor = paired("floor", "bare")
+    print(f"{'µs per request':<14} {'cost':>8} {'x floor':>8}")
+    for rule in RULES:
+        cost = paired("floor+rules", "-" + rule)
+        print(f"{rule:<14} {cost:8.2f} {cost / floor:8.2f}")
+    for row in ("floor", "floor+rules", "asgi-middleware"):
+        overhead = paired(row, "bare")
+        print(f"{row:<14} {overhead:8.2f} {overhead / floor:7.2f}x  (overhead over the bare app)")
+    ours, ruled = paired("asgi-middleware", "bare"), paired("floor+rules", "bare")
+    print(f"ours / floor+rules: {ours / ruled:.2f}x")
     print(f"{repeat} repetitions x {number} requests per row, interleaved.")
 
 
@@ -143,9 +198,9 @@ def _count_opcodes(app: ASGIApp, scope: Scope) -> collections.Counter[str]:
     return counts
 
 
-def _opcodes(large: bool, detail: bool) -> None:  # noqa: FBT001
+def _opcodes(large: bool, detail: bool, floor_builder: Builder) -> None:  # noqa: FBT001
     body, scope = _request(large)
-    stacks = _stacks(body)
+    stacks = _stacks(body, floor_builder)
     for app in stacks.values():  # warm-up: first-call caches and lazy imports
         for _ in range(3):
             asyncio.run(record(app, dict(scope), NO_BODY))
@@ -179,13 +234,30 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--repeat", type=int, default=31, help="repetitions (default 31)")
     parser.add_argument("--number", type=int, default=1000, help="requests per batch")
     parser.add_argument("--seed", type=int, default=20240601, help="seed of the run order")
+    parser.add_argument(
+        "--against",
+        choices=sorted(_FLOORS),
+        default="floor",
+        help="the floor columns: the plain floor (default) or the floor with the SPEC's rules",
+    )
+    parser.add_argument("--rules", action="store_true", help="what each SPEC rule costs")
     parser.add_argument("--opcodes", action="store_true", help="count bytecodes, do not time")
     parser.add_argument("--detail", action="store_true", help="with --opcodes: per function")
     options = parser.parse_args(argv)
     if options.opcodes:
-        _opcodes(options.large, options.detail)
+        _opcodes(options.large, options.detail, _FLOORS[options.against])
+    elif options.rules:
+        asyncio.run(_time_rules(options.large, options.repeat, options.number, options.seed))
     else:
-        asyncio.run(_time_layers(options.large, options.repeat, options.number, options.seed))
+        asyncio.run(
+            _time_layers(
+                options.large,
+                options.repeat,
+                options.number,
+                options.seed,
+                _FLOORS[options.against],
+            )
+        )
 
 
 if __name__ == "__main__":

@@ -10,6 +10,8 @@ authentication, compression (the order of docs/composition.md).
   ``AuthenticationMiddleware`` with the dict-lookup bearer backend, starlette-compress.
 * ``floor``: `benchmarks.floor`, the six jobs as minimal hand-written classes that send the same
   response headers and write the same access-log event.
+* ``floor+rules``: `benchmarks.floor_rules`, the floor's classes with the SPEC's per-request rules
+  written in by hand: what following them costs, without options or a shared kit.
 """
 
 from __future__ import annotations
@@ -58,6 +60,7 @@ from benchmarks.floor import (
     FloorRequestID,
     FloorTiming,
 )
+from benchmarks.floor_rules import RULES, rules_layers
 from benchmarks.model import ASGIApp, Scope
 
 LAYERS = ("cors", "request_id", "access_log", "timing", "auth", "compression")
@@ -70,7 +73,7 @@ REQUEST_HEADERS: tuple[tuple[bytes, bytes], ...] = (
     (b"authorization", f"Bearer {TOKEN}".encode("ascii")),
     (b"accept-encoding", b"gzip"),
 )
-STACKS = ("bare", "floor", "peers", "asgi-middleware")
+STACKS = ("bare", "floor", "floor+rules", "peers", "asgi-middleware")
 """Row names, in display order; ``bare`` is the app alone."""
 PEERS_NOTE = (
     "Starlette CORS + auth, asgi-correlation-id, asgi-logger, timing-asgi, starlette-compress"
@@ -181,6 +184,25 @@ def floor_stack(app: ASGIApp, logger: Any, *, without: Collection[str] = ()) -> 
     return _nest(app, [layers[name] for name in LAYERS if name not in without])
 
 
+def rules_stack(
+    app: ASGIApp, logger: Any, *, without: Collection[str] = (), rules: Collection[str] = RULES
+) -> ASGIApp:
+    """Wrap ``app`` in the six floor classes with the SPEC's rules, in the same order.
+
+    Args:
+        app: The app to wrap.
+        logger: The structlog logger of the access log.
+        without: Layers to leave out (for tests of the checks).
+        rules: The rules of `benchmarks.floor_rules.RULES` to follow; all by default.
+
+    Returns:
+        The wrapped app.
+    """
+    _check_names(without)
+    layers = rules_layers(logger, ORIGIN, {TOKEN: USER}, rules)
+    return _nest(app, [layers[name] for name in LAYERS if name not in without])
+
+
 def peer_stack(
     app: ASGIApp, sink: Sink, client: NoOpClient, *, without: Collection[str] = ()
 ) -> ASGIApp:
@@ -230,6 +252,7 @@ def e2e_app(stack: str) -> tuple[ASGIApp, Callable[[], dict[str, int]]]:
     builders: dict[str, Callable[[ASGIApp], ASGIApp]] = {
         "bare": lambda app: app,
         "floor": lambda app: floor_stack(app, structlog_logger(sink)),
+        "floor+rules": lambda app: rules_stack(app, structlog_logger(sink)),
         "peers": lambda app: peer_stack(app, sink, NoOpClient()),
         "asgi-middleware": lambda app: ours_stack(app, structlog_logger(sink)),
     }

@@ -402,7 +402,7 @@ def test_stack_and_floor_scenarios_pass_their_checks_quickly(
     out = capsys.readouterr().out
     rows = {line.split()[0] for line in out.splitlines() if line.strip()}
     assert {f"{name}:" for name in STACK_SCENARIOS} <= rows
-    assert {"bare", "floor", "peers", "asgi-middleware"} <= rows
+    assert {"bare", "floor", "floor+rules", "peers", "asgi-middleware"} <= rows
     assert "ratio = overhead / floor overhead" in out
 
 
@@ -413,6 +413,9 @@ def test_stack_and_floor_scenarios_pass_their_checks_quickly(
         ("floor", "access_log", "exactly one access-log event"),
         ("floor", "request_id", "X-Request-ID"),
         ("floor", "compression", "content-encoding"),
+        ("floor+rules", "access_log", "exactly one access-log event"),
+        ("floor+rules", "auth", "x-user"),
+        ("floor+rules", "cors", "access-control-allow-origin"),
         ("asgi-middleware", "cors", "access-control-allow-origin"),
         ("asgi-middleware", "compression", "content-encoding"),
         ("asgi-middleware", "auth", "x-user"),
@@ -444,8 +447,14 @@ def test_stack_without_a_bearer_token_fails_every_row() -> None:
         run([broken], TINY)
 
     failures = {failure.split(":")[0]: failure for failure in caught.value.failures}
-    assert set(failures) == {"stack-100b/floor", "stack-100b/peers", "stack-100b/asgi-middleware"}
+    assert set(failures) == {
+        "stack-100b/floor",
+        "stack-100b/floor+rules",
+        "stack-100b/peers",
+        "stack-100b/asgi-middleware",
+    }
     assert "status 401" in failures["stack-100b/floor"]
+    assert "status 401" in failures["stack-100b/floor+rules"]
     assert "status 401" in failures["stack-100b/asgi-middleware"]
     assert "x-user" in failures["stack-100b/peers"]
 
