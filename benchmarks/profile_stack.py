@@ -11,6 +11,9 @@ floor columns. ``--rules`` times instead the rows of ``benchmarks.floor_rules``:
 floor with every SPEC rule, the same with each rule left out, and our stack. A rule's cost is
 what leaving it out of the ruled floor saves, a median of paired differences as above.
 
+``--swap`` swaps one layer at a time between our stack and ``floor+rules``: what our stack saves
+when that layer is the ruled floor's, and what the ruled floor's stack costs more with ours.
+
 ``--opcodes`` counts instead the Python bytecodes each row executes for one request
 (``sys.settrace`` with opcode events): an exact, repeatable measure of the interpreted work, for
 comparing two versions of a layer on a machine too noisy to time them. Calls into C (zlib, json,
@@ -43,6 +46,7 @@ from benchmarks.stacks import (
     SMALL_PATH,
     StackApp,
     floor_stack,
+    mixed_stack,
     ours_stack,
     rules_stack,
 )
@@ -161,6 +165,32 @@ async def _time_rules(large: bool, repeat: int, number: int, seed: int) -> None:
     print(f"{repeat} repetitions x {number} requests per row, interleaved.")
 
 
+async def _time_swaps(large: bool, repeat: int, number: int, seed: int) -> None:  # noqa: FBT001
+    body, scope = _request(large)
+    app = StackApp(body)
+    every = set(LAYERS)
+    stacks: dict[str, ASGIApp] = {
+        "bare": app,
+        "ours": mixed_stack(app, structlog_logger(Sink()), ours=every),
+        "rules": mixed_stack(app, structlog_logger(Sink()), ours=()),
+    }
+    for layer in LAYERS:
+        stacks["ours-" + layer] = mixed_stack(app, structlog_logger(Sink()), ours=every - {layer})
+        stacks["rules+" + layer] = mixed_stack(app, structlog_logger(Sink()), ours=(layer,))
+    times = await _timed(stacks, scope, repeat, number, seed)
+
+    def paired(first: str, second: str) -> float:
+        return statistics.median(a - b for a, b in zip(times[first], times[second], strict=True))
+
+    print(f"{'µs per request':<14} {'ours: saved by theirs':>22} {'floor+rules: cost of ours':>26}")
+    for layer in LAYERS:
+        saved = paired("ours", "ours-" + layer)
+        added = paired("rules+" + layer, "rules")
+        print(f"{layer:<14} {saved:22.2f} {added:26.2f}")
+    print(f"whole: ours {paired('ours', 'bare'):.2f}, floor+rules {paired('rules', 'bare'):.2f}")
+    print(f"{repeat} repetitions x {number} requests per row, interleaved.")
+
+
 def _exchange() -> tuple[Callable[[], Awaitable[Message]], Callable[[Message], Awaitable[None]]]:
     """The cheapest receive and send for one request, as the driver's."""
     messages = [*NO_BODY, {"type": "http.disconnect"}]
@@ -241,6 +271,9 @@ def main(argv: list[str] | None = None) -> None:
         help="the floor columns: the plain floor (default) or the floor with the SPEC's rules",
     )
     parser.add_argument("--rules", action="store_true", help="what each SPEC rule costs")
+    parser.add_argument(
+        "--swap", action="store_true", help="each layer swapped between ours and floor+rules"
+    )
     parser.add_argument("--opcodes", action="store_true", help="count bytecodes, do not time")
     parser.add_argument("--detail", action="store_true", help="with --opcodes: per function")
     options = parser.parse_args(argv)
@@ -248,6 +281,8 @@ def main(argv: list[str] | None = None) -> None:
         _opcodes(options.large, options.detail, _FLOORS[options.against])
     elif options.rules:
         asyncio.run(_time_rules(options.large, options.repeat, options.number, options.seed))
+    elif options.swap:
+        asyncio.run(_time_swaps(options.large, options.repeat, options.number, options.seed))
     else:
         asyncio.run(
             _time_layers(

@@ -130,19 +130,8 @@ def _check_names(without: Collection[str]) -> None:
         raise ValueError(msg)
 
 
-def ours_stack(app: ASGIApp, logger: Any, *, without: Collection[str] = ()) -> ASGIApp:
-    """Wrap ``app`` in our six middleware with ``compose``, in the recommended order.
-
-    Args:
-        app: The app to wrap.
-        logger: The structlog logger of the access log.
-        without: Layers to leave out (for tests of the checks).
-
-    Returns:
-        The wrapped app.
-    """
-    _check_names(without)
-    layers: dict[str, LayerLike] = {
+def _our_layers(logger: Any) -> dict[str, LayerLike]:
+    return {
         "cors": Layer(CORSMiddleware, **CORS_POLICY),
         "request_id": Layer(RequestIDMiddleware, header_name=HEADER),
         "access_log": Layer(AccessLogMiddleware, logger=logger),
@@ -158,7 +147,40 @@ def ours_stack(app: ASGIApp, logger: Any, *, without: Collection[str] = ()) -> A
             zstd_level=ZSTD_LEVEL,
         ),
     }
+
+
+def ours_stack(app: ASGIApp, logger: Any, *, without: Collection[str] = ()) -> ASGIApp:
+    """Wrap ``app`` in our six middleware with ``compose``, in the recommended order.
+
+    Args:
+        app: The app to wrap.
+        logger: The structlog logger of the access log.
+        without: Layers to leave out (for tests of the checks).
+
+    Returns:
+        The wrapped app.
+    """
+    _check_names(without)
+    layers = _our_layers(logger)
     return compose(app, *(layers[name] for name in LAYERS if name not in without))
+
+
+def mixed_stack(app: ASGIApp, logger: Any, *, ours: Collection[str]) -> ASGIApp:
+    """Wrap ``app`` in the six layers: ours where named in ``ours``, else `rules_stack`'s.
+
+    Args:
+        app: The app to wrap.
+        logger: The structlog logger of the access log.
+        ours: The layers that are our middleware (each wrapped by ``compose`` alone).
+
+    Returns:
+        The wrapped app.
+    """
+    _check_names(ours)
+    our_layers, ruled = _our_layers(logger), rules_layers(logger, ORIGIN, {TOKEN: USER}, RULES)
+    for name in reversed(LAYERS):
+        app = compose(app, our_layers[name]) if name in ours else ruled[name](app)
+    return app
 
 
 def floor_stack(app: ASGIApp, logger: Any, *, without: Collection[str] = ()) -> ASGIApp:

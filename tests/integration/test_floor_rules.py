@@ -17,7 +17,7 @@ import anyio
 import pytest
 from structlog.testing import LogCapture
 
-from benchmarks import bench_timeout, floor_rules, profile_stack
+from benchmarks import bench_timeout, floor_rules, profile_stack, stacks
 from benchmarks.floor_rules import (
     RULES,
     RulesAccessLog,
@@ -229,6 +229,24 @@ def test_profile_rules_times_every_rule(capsys: pytest.CaptureFixture[str]) -> N
     rows = {line.split()[0] for line in out.splitlines() if line.strip()}
     assert set(RULES) <= rows
     assert "ours / floor+rules:" in out
+
+
+def test_profile_swap_times_each_layer_both_ways(capsys: pytest.CaptureFixture[str]) -> None:
+    """``profile_stack --swap`` prints a row per layer and both stacks' totals."""
+    profile_stack.main(["--swap", "--repeat", "1", "--number", "2"])
+    out = capsys.readouterr().out
+    rows = {line.split()[0] for line in out.splitlines() if line.strip()}
+    assert set(stacks.LAYERS) <= rows
+    assert "whole: ours" in out
+
+
+def test_mixed_stack_takes_each_named_layer_from_ours() -> None:
+    """A mixed stack's layers are ours exactly where named, the ruled floor's elsewhere."""
+    app = stacks.mixed_stack(answer(), None, ours=("cors",))
+    assert type(app).__name__ == "CORSMiddleware"
+    assert type(app.app).__name__ == "RulesRequestID"  # type: ignore[attr-defined]
+    with pytest.raises(ValueError, match="without must name layers"):
+        stacks.mixed_stack(answer(), None, ours=("nope",))
 
 
 def test_profile_against_rules_counts_the_ruled_floor(capsys: pytest.CaptureFixture[str]) -> None:
