@@ -98,15 +98,23 @@ def _find(headers: Sequence[Pair], name: bytes, *, any_case: bool, single: bool)
     return found
 
 
-def _set(
-    headers: Sequence[Pair], fields: Sequence[Pair], names: Mapping[bytes, bool]
-) -> list[Pair]:
-    """``headers`` with ``fields`` set: the app's copies dropped, list fields merged into ours.
+class _Names(dict[bytes, bool]):
+    """Our header names (lower case), each mapped to whether it is a list field to merge into.
 
-    ``names`` maps each of our names to whether it is a list field whose app values are kept.
+    ``sizes`` are their lengths: a name of another length is not ours in any case, without a
+    ``lower()``.
     """
+
+    def __init__(self, names: Mapping[bytes, bool]) -> None:
+        super().__init__(names)
+        self.sizes = frozenset(map(len, names))
+
+
+def _set(headers: Sequence[Pair], fields: Sequence[Pair], names: _Names) -> list[Pair]:
+    """``headers`` with ``fields`` set: the app's copies dropped, list fields merged into ours."""
+    sizes = names.sizes
     for key, _ in headers:
-        if key in names or key.lower() in names:
+        if len(key) in sizes and (key in names or key.lower() in names):
             break
     else:  # the usual case: the app wrote none of ours
         return [*headers, *fields]
@@ -160,12 +168,14 @@ class RulesCORS(_Ruled):
             (b"access-control-expose-headers", b"x-total"),
             (b"vary", b"Origin"),
         )
-        self._names = {
-            b"access-control-allow-origin": False,
-            b"access-control-allow-credentials": False,
-            b"access-control-expose-headers": True,
-            b"vary": True,
-        }
+        self._names = _Names(
+            {
+                b"access-control-allow-origin": False,
+                b"access-control-allow-credentials": False,
+                b"access-control-expose-headers": True,
+                b"vary": True,
+            }
+        )
         self._single = "single" in self.rules
         self._owned = "owned" in self.rules
 
@@ -197,7 +207,7 @@ class RulesRequestID(_Ruled):
         super().__init__(app, rules)
         self._owned = "owned" in self.rules
         self._places = "id-places" in self.rules
-        self._names = {b"x-request-id": False}
+        self._names = _Names({b"x-request-id": False})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Bind the ID, put it where the SPEC says, and set it on the response."""
@@ -396,7 +406,7 @@ class RulesTiming(_Ruled):
         super().__init__(app, rules)
         self._owned = "owned" in self.rules
         self._metrics = "app-metrics" in self.rules
-        self._names = {b"server-timing": True}
+        self._names = _Names({b"server-timing": True})
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Add the header when the response starts."""
@@ -473,11 +483,12 @@ class RulesAuth(_Ruled):
             return self._known.get(value)
         if len(value) > _MAX_CREDENTIALS:
             return None
-        scheme, _, token = value.strip(b" \t").partition(b" ")
+        scheme, _, rest = value.strip(b" \t").partition(b" ")
         if scheme.lower() != b"bearer":
             return None
-        found = self._known.get(token.strip(b" \t"))
-        if found is None or not hmac.compare_digest(found[0], token.strip(b" \t")):
+        token = rest.strip(b" \t")
+        found = self._known.get(token)
+        if found is None or not hmac.compare_digest(found[0], token):
             return None
         return found
 
@@ -536,7 +547,7 @@ class RulesGZip(_Ruled):
         self._negotiate = "negotiation" in self.rules
         self._checks = "skip-checks" in self.rules
         self._owned = "owned" in self.rules
-        self._names = {b"content-length": False, b"vary": True, b"content-encoding": False}
+        self._names = _Names({b"content-length": False, b"vary": True, b"content-encoding": False})
 
     def _skips(self, start: Message) -> bool:
         """Whether the response must go as it is, whatever its size."""
