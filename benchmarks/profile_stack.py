@@ -218,11 +218,13 @@ def _count_opcodes(app: ASGIApp, scope: Scope) -> collections.Counter[str]:
 
     async def serve() -> None:
         receive, send = _exchange()
+        # Whatever traced before (coverage, a debugger) traces again afterwards.
+        previous = sys.gettrace()
         sys.settrace(tracer)
         try:
             await app(dict(scope), receive, send)
         finally:
-            sys.settrace(None)
+            sys.settrace(previous)
 
     asyncio.run(serve())
     return counts

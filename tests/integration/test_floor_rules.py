@@ -10,7 +10,10 @@ from __future__ import annotations
 
 import asyncio
 import gzip
+import sys
+import time
 from collections.abc import Collection
+from types import FrameType
 from typing import Any
 
 import anyio
@@ -249,6 +252,22 @@ def test_mixed_stack_takes_each_named_layer_from_ours() -> None:
         stacks.mixed_stack(answer(), None, ours=("nope",))
 
 
+def test_opcode_count_gives_the_tracer_back(capsys: pytest.CaptureFixture[str]) -> None:
+    """Counting bytecodes with ``sys.settrace`` puts back the tracer that was there (coverage's)."""
+
+    def tracer(frame: FrameType, event: str, arg: object) -> None:
+        """Trace nothing: a tracer to find again afterwards."""
+
+    before = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        profile_stack.main(["--opcodes"])
+        assert sys.gettrace() is tracer
+    finally:
+        sys.settrace(before)
+    assert "whole stack" in capsys.readouterr().out
+
+
 def test_profile_against_rules_counts_the_ruled_floor(capsys: pytest.CaptureFixture[str]) -> None:
     """``--against rules`` counts the ruled floor: more bytecodes than the plain one."""
     profile_stack.main(["--opcodes", "--against", "rules"])
@@ -300,3 +319,16 @@ async def test_trio_scope_stop_floor_keeps_a_started_response() -> None:
     cut = await run(bench_timeout.TrioScopeFloor(slow_stream(0.2), 0.05), http_scope())
     assert start_of(cut)["status"] == 200
     assert body_of(cut) == b""
+
+
+@pytest.mark.parametrize("anyio_backend", ["trio"])
+async def test_trio_scope_stop_floor_cancels_a_late_start() -> None:
+    """A start sent after the deadline, by an app back from a thread, never reaches the server."""
+
+    async def from_a_thread(scope: Any, receive: Any, send: Any) -> None:
+        await anyio.to_thread.run_sync(time.sleep, 0.2)
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"too late"})
+
+    messages = await run(bench_timeout.TrioScopeStopFloor(from_a_thread, 0.05), http_scope())
+    assert messages == []
