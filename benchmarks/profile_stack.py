@@ -14,6 +14,11 @@ what leaving it out of the ruled floor saves, a median of paired differences as 
 ``--swap`` swaps one layer at a time between our stack and ``floor+rules``: what our stack saves
 when that layer is the ruled floor's, and what the ruled floor's stack costs more with ours.
 
+``--serve STACK`` only serves ``--number`` requests through one stack (``bare``, ``floor``,
+``floor+rules``, ``ours``), for a profiler outside Python: the difference between two numbers of
+requests under ``valgrind --tool=cachegrind --cache-sim=yes`` is what that many requests cost in
+machine instructions and simulated cache misses.
+
 ``--opcodes`` counts instead the Python bytecodes each row executes for one request
 (``sys.settrace`` with opcode events): an exact, repeatable measure of the interpreted work, for
 comparing two versions of a layer on a machine too noisy to time them. Calls into C (zlib, json,
@@ -259,6 +264,24 @@ def _opcodes(large: bool, detail: bool, floor_builder: Builder) -> None:  # noqa
             print(f"{count:8d}  {name}")
 
 
+#: The stacks ``--serve`` can run: ``bare`` is the app alone.
+_SERVED: dict[str, Builder | None] = {
+    "bare": None,
+    "floor": floor_stack,
+    "floor+rules": rules_stack,
+    "ours": ours_stack,
+}
+
+
+async def _serve(stack: str, large: bool, number: int) -> None:  # noqa: FBT001
+    body, scope = _request(large)
+    app = StackApp(body)
+    build = _SERVED[stack]
+    served = app if build is None else build(app, structlog_logger(Sink()))
+    await time_batch(served, scope, NO_BODY, number, fresh_scope=True)
+    print(f"served {app.calls} requests through {stack}")
+
+
 def main(argv: list[str] | None = None) -> None:
     """Parse the options and print the per-layer table."""
     parser = argparse.ArgumentParser(prog="python -m benchmarks.profile_stack", description=__doc__)
@@ -278,8 +301,15 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--opcodes", action="store_true", help="count bytecodes, do not time")
     parser.add_argument("--detail", action="store_true", help="with --opcodes: per function")
+    parser.add_argument(
+        "--serve",
+        choices=sorted(_SERVED),
+        help="only serve --number requests through one stack, for an outside profiler",
+    )
     options = parser.parse_args(argv)
-    if options.opcodes:
+    if options.serve is not None:
+        asyncio.run(_serve(options.serve, options.large, options.number))
+    elif options.opcodes:
         _opcodes(options.large, options.detail, _FLOORS[options.against])
     elif options.rules:
         asyncio.run(_time_rules(options.large, options.repeat, options.number, options.seed))

@@ -252,6 +252,13 @@ def test_mixed_stack_takes_each_named_layer_from_ours() -> None:
         stacks.mixed_stack(answer(), None, ours=("nope",))
 
 
+@pytest.mark.parametrize("stack", ["bare", "floor", "floor+rules", "ours"])
+def test_profile_serve_runs_one_stack(stack: str, capsys: pytest.CaptureFixture[str]) -> None:
+    """``profile_stack --serve`` sends the requests through the stack named, and says so."""
+    profile_stack.main(["--serve", stack, "--number", "3"])
+    assert capsys.readouterr().out == f"served 3 requests through {stack}\n"
+
+
 def test_opcode_count_gives_the_tracer_back(capsys: pytest.CaptureFixture[str]) -> None:
     """Counting bytecodes with ``sys.settrace`` puts back the tracer that was there (coverage's)."""
 
