@@ -7,7 +7,7 @@ per request that cancels the request's task, cancelled again when the app return
 starts. The ``asyncio.timeout`` row (Python 3.11+) is the standard library's context manager
 doing the floor's job, for scale.
 
-SPEC §13 adds one rule the floor does not follow: a response that started in time is never cut,
+SPEC §13 adds two rules the floor does not follow: a response that started in time is never cut,
 so its deadline is stopped when the response starts, and a response not started in time is not
 started late. The ``+stop`` rows are each floor with those rules and nothing else (a send wrapper
 that stops the timer at ``http.response.start``; under trio it cancels a start sent after the
@@ -21,9 +21,10 @@ disarming the deadline. A probe counts the timers each row arms per request (pat
 ``timeout-trio`` times the same request under trio (the driver runs it in ``trio.run``), where
 the floor is trio's own timer: the app inside one ``trio.CancelScope`` whose deadline is set on
 entry, the least ``trio.move_on_after`` (its own row, for scale) does. Ours uses one cancel
-scope too, and moves its deadline away when the response starts. There the rule is dear: trio
+scope too, and moves its deadline away when the response starts. There the rules are dear: trio
 offers no cheaper public way to stop a deadline than assigning ``CancelScope.deadline``, which
-re-registers the scope through a ``@contextmanager`` (``trio-scope-floor+stop``).
+re-registers the scope through a ``@contextmanager``, and the late-start check reads trio's
+clock (``trio-scope-floor+stop``).
 """
 
 from __future__ import annotations

@@ -34,10 +34,12 @@ __all__ = [
     "FloorAccessLog",
     "FloorAuth",
     "FloorCORS",
+    "FloorCredentials",
     "FloorGZip",
     "FloorRequestID",
     "FloorTiming",
     "FloorUser",
+    "send_unauthorized",
     "structlog_var",
 ]
 
@@ -282,7 +284,9 @@ class FloorUser:
         self.identity = name
 
 
-class _Credentials:
+class FloorCredentials:
+    """What ``scope["auth"]`` needs to offer an app: Starlette's ``AuthCredentials.scopes``."""
+
     __slots__ = ("scopes",)
 
     def __init__(self, scopes: tuple[str, ...]) -> None:
@@ -290,6 +294,18 @@ class _Credentials:
 
 
 _UNAUTHORIZED = b'{"detail":"Authentication required"}'
+_UNAUTHORIZED_HEADERS = (
+    (b"content-type", b"application/json"),
+    (b"content-length", b"%d" % len(_UNAUTHORIZED)),
+    (b"www-authenticate", b'Bearer realm="api"'),
+)
+
+
+async def send_unauthorized(send: Send) -> None:
+    """Answer a complete 401 with the bearer challenge."""
+    headers = list(_UNAUTHORIZED_HEADERS)
+    await send({"type": "http.response.start", "status": 401, "headers": headers})
+    await send({"type": "http.response.body", "body": _UNAUTHORIZED})
 
 
 class FloorAuth:
@@ -299,7 +315,7 @@ class FloorAuth:
 
     def __init__(self, app: ASGIApp, tokens: Mapping[str, str], scopes: tuple[str, ...]) -> None:
         self.app = app
-        credentials = _Credentials(scopes)
+        credentials = FloorCredentials(scopes)
         self._known = {
             f"Bearer {token}".encode("latin-1"): (FloorUser(user), credentials)
             for token, user in tokens.items()
@@ -313,13 +329,7 @@ class FloorAuth:
         value = _header(scope, b"authorization")
         found = None if value is None else self._known.get(value)
         if found is None:
-            headers = [
-                (b"content-type", b"application/json"),
-                (b"content-length", b"%d" % len(_UNAUTHORIZED)),
-                (b"www-authenticate", b'Bearer realm="api"'),
-            ]
-            await send({"type": "http.response.start", "status": 401, "headers": headers})
-            await send({"type": "http.response.body", "body": _UNAUTHORIZED})
+            await send_unauthorized(send)
             return
         await self.app({**scope, "user": found[0], "auth": found[1]}, receive, send)
 

@@ -46,10 +46,11 @@ from benchmarks.floor import (
     METHOD_VAR,
     PATH_VAR,
     REQUEST_ID_VAR,
-    FloorAccessLog,
+    FloorCredentials,
     FloorUser,
     Receive,
     Send,
+    send_unauthorized,
 )
 from benchmarks.model import ASGIApp, Message, Scope
 
@@ -77,7 +78,9 @@ RULES = (
 """Every rule, by the name ``rules=`` takes."""
 
 Pair = tuple[bytes, bytes]
-_REPEATED = b""  # what a single-value read returns for a repeated header: no value is empty here
+#: What a single-value read returns for a repeated header: one object, told by identity from any
+#: value a request can carry.
+_REPEATED = bytes(bytearray(b"<repeated>"))
 #: What ``get_request_id()`` reads (the floor binds only structlog's variable).
 _REQUEST_ID: ContextVar[str | None] = ContextVar("rules_request_id", default=None)
 #: The app's own Server-Timing metrics (``app-metrics``).
@@ -121,7 +124,9 @@ def _set(headers: Sequence[Pair], fields: Sequence[Pair], names: _Names) -> list
     merged: dict[bytes, list[bytes]] = {}
     kept: list[Pair] = []
     for pair in headers:
-        key = pair[0] if pair[0] in names else pair[0].lower()
+        key = pair[0]
+        if key not in names and len(key) in sizes:
+            key = key.lower()
         if key not in names:
             kept.append(pair)
         elif names[key]:
@@ -252,7 +257,7 @@ class RulesRequestID(_Ruled):
                 _REQUEST_ID.reset(id_token)
 
 
-_SECRETS = ("token", "password", "api_key", "secret")
+_SECRETS = frozenset({"token", "password", "api_key", "secret"})
 _MAX_TEXT = 1024
 
 
@@ -369,22 +374,24 @@ class RulesAccessLog(_Ruled):
     def _emit_fields(
         self, scope: Scope, fields: dict[str, Any], error: BaseException | None
     ) -> None:
-        if not self._safe:
-            FloorAccessLog._emit(self, scope, fields, error)  # type: ignore[arg-type]  # noqa: SLF001
-            return
         client = scope.get("client")
         agent = _find(scope["headers"], b"user-agent", any_case=self.any_case, single=False)
         request_id = REQUEST_ID_VAR.get()
-        if client:
+        if not client:
+            fields["client"] = None
+        elif self._safe:
             host, port = client
             host = _escaped(str(host))
             fields["client"] = f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
         else:
-            fields["client"] = None
+            fields["client"] = f"{client[0]}:{client[1]}"
         fields["http_version"] = scope["http_version"]
-        fields["user_agent"] = (
-            None if agent is None else _escaped(agent[:_MAX_TEXT].decode("latin-1"))
-        )
+        if agent is None:
+            fields["user_agent"] = None
+        elif self._safe:
+            fields["user_agent"] = _escaped(agent[:_MAX_TEXT].decode("latin-1"))
+        else:
+            fields["user_agent"] = agent.decode("latin-1")
         fields["request_id"] = None if request_id is ... else request_id
         status, logger = fields["status"], self._logger
         if error is not None:
@@ -438,14 +445,6 @@ class RulesTiming(_Ruled):
             _APP_METRICS.reset(token)
 
 
-class _Credentials:
-    __slots__ = ("scopes",)
-
-    def __init__(self, scopes: tuple[str, ...]) -> None:
-        self.scopes = scopes
-
-
-_UNAUTHORIZED = b'{"detail":"Authentication required"}'
 _MAX_CREDENTIALS = 8192
 
 
@@ -462,7 +461,7 @@ class RulesAuth(_Ruled):
         rules: Collection[str],
     ) -> None:
         super().__init__(app, rules)
-        credentials = _Credentials(scopes)
+        credentials = FloorCredentials(scopes)
         self._checked = "auth" in self.rules
         self._single = "single" in self.rules
         if self._checked:
@@ -476,7 +475,7 @@ class RulesAuth(_Ruled):
                 for token, user in tokens.items()
             }
 
-    def _lookup(self, value: bytes | None) -> tuple[bytes, FloorUser, _Credentials] | None:
+    def _lookup(self, value: bytes | None) -> tuple[bytes, FloorUser, FloorCredentials] | None:
         if value is None or value is _REPEATED:
             return None
         if not self._checked:
@@ -502,13 +501,7 @@ class RulesAuth(_Ruled):
         )
         found = self._lookup(value)
         if found is None:
-            headers = [
-                (b"content-type", b"application/json"),
-                (b"content-length", b"%d" % len(_UNAUTHORIZED)),
-                (b"www-authenticate", b'Bearer realm="api"'),
-            ]
-            await send({"type": "http.response.start", "status": 401, "headers": headers})
-            await send({"type": "http.response.body", "body": _UNAUTHORIZED})
+            await send_unauthorized(send)
             return
         await self.app({**scope, "user": found[1], "auth": found[2]}, receive, send)
 

@@ -59,7 +59,6 @@ from benchmarks.stacks import (
 Builder = Callable[..., ASGIApp]
 #: What the "floor" columns measure: ``--against`` picks one.
 _FLOORS: dict[str, Builder] = {"floor": floor_stack, "rules": rules_stack}
-_COLUMNS = f"{'layer':<14} " + f"{'ours':>8} {'floor':>8} {'gap':>8}   " * 2
 
 
 def _stacks(body: bytes, floor: Builder) -> dict[tuple[str, str], ASGIApp]:
@@ -101,6 +100,11 @@ async def _timed(
     return times
 
 
+def _paired(times: dict[Row, list[float]], first: Row, second: Row) -> float:
+    """The median of ``first`` minus ``second``, repetition by repetition (µs per request)."""
+    return statistics.median(a - b for a, b in zip(times[first], times[second], strict=True))
+
+
 async def _time_layers(
     large: bool,  # noqa: FBT001
     repeat: int,
@@ -118,7 +122,7 @@ async def _time_layers(
             first, second = (row, ""), (row, variant)
         else:
             first, second = (row, variant), ("bare", "")
-        return statistics.median(a - b for a, b in zip(times[first], times[second], strict=True))
+        return _paired(times, first, second)
 
     print(f"{'µs per request':<14} {'left out of the stack':^26}   {'alone around the app':^26}")
     print(
@@ -155,7 +159,7 @@ async def _time_rules(large: bool, repeat: int, number: int, seed: int) -> None:
     times = await _timed(stacks, scope, repeat, number, seed)
 
     def paired(first: str, second: str) -> float:
-        return statistics.median(a - b for a, b in zip(times[first], times[second], strict=True))
+        return _paired(times, first, second)
 
     floor = paired("floor", "bare")
     print(f"{'µs per request':<14} {'cost':>8} {'x floor':>8}")
@@ -185,7 +189,7 @@ async def _time_swaps(large: bool, repeat: int, number: int, seed: int) -> None:
     times = await _timed(stacks, scope, repeat, number, seed)
 
     def paired(first: str, second: str) -> float:
-        return statistics.median(a - b for a, b in zip(times[first], times[second], strict=True))
+        return _paired(times, first, second)
 
     print(f"{'µs per request':<14} {'ours: saved by theirs':>22} {'floor+rules: cost of ours':>26}")
     for layer in LAYERS:
